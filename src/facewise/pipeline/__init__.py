@@ -1,0 +1,1 @@
+"""Detect → align → embed → attributes on typed dataclasses, plus similarity calibration."""

@@ -1,0 +1,165 @@
+"""The face pipeline: detect, then per face align, embed and estimate attributes.
+
+A FaceAnalyzer owns its models, creates each on first use and shares it afterwards; one
+analyzer serves many threads (dlib's calls are serialised by a lock, onnxruntime sessions
+are thread-safe).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from facewise.models.age_gender import (
+    AGE_NAME,
+    GENDER_LABELS,
+    GENDER_NAME,
+    ChipClassifier,
+    age_range_from,
+)
+from facewise.models.dlib_models import (
+    SHAPE_68_NAME,
+    DlibEmbedder,
+    ShapePredictor,
+    face_chip,
+)
+from facewise.models.retinaface import DetectorConfig, RetinaFaceDetector
+from facewise.pipeline import geometry
+from facewise.pipeline.quality import face_quality
+from facewise.types import AgeRange, Attribute, FaceAnalysis, FaceDetection, Gender
+
+# Attributes the bundled models can estimate beyond the defaults; 68-point ones need that model.
+ESTIMATED_ATTRIBUTES = frozenset(
+    {Attribute.AGE_RANGE, Attribute.GENDER, Attribute.SMILE, Attribute.EYES_OPEN,
+     Attribute.MOUTH_OPEN}
+)
+NEEDS_68_POINTS = frozenset({Attribute.SMILE, Attribute.EYES_OPEN, Attribute.MOUTH_OPEN})
+
+
+@dataclass(frozen=True)
+class AnalyzerConfig:
+    """Knobs of the whole pipeline.
+
+    landmarks_68: run dlib's 68-point model (not for commercial use, see `facewise models`) to
+        report Rekognition's 30 landmark types and EyesOpen/MouthOpen/Smile; costs ~100 MB of
+        memory and a few ms per face.
+    threads: threads per onnxruntime inference; None uses every core.
+    """
+
+    detector: DetectorConfig = field(default_factory=DetectorConfig)
+    landmarks_68: bool = False
+    threads: int | None = None
+
+
+class FaceAnalyzer:
+    """Runs the models over one decoded RGB image at a time."""
+
+    def __init__(self, config: AnalyzerConfig | None = None) -> None:
+        self.config = config or AnalyzerConfig()
+        self._dlib_lock = threading.Lock()
+
+    @cached_property
+    def detector(self) -> RetinaFaceDetector:
+        return RetinaFaceDetector(self.config.detector, self.config.threads)
+
+    @cached_property
+    def shape_5(self) -> ShapePredictor:
+        return ShapePredictor()
+
+    @cached_property
+    def shape_68(self) -> ShapePredictor:
+        return ShapePredictor(SHAPE_68_NAME)
+
+    @cached_property
+    def embedder(self) -> DlibEmbedder:
+        return DlibEmbedder()
+
+    @cached_property
+    def age(self) -> ChipClassifier:
+        return ChipClassifier(AGE_NAME, self.config.threads)
+
+    @cached_property
+    def gender(self) -> ChipClassifier:
+        return ChipClassifier(GENDER_NAME, self.config.threads)
+
+    def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
+        """Faces in the image, largest first."""
+        return self.detector.detect(rgb)
+
+    def analyze(
+        self,
+        rgb: np.ndarray,
+        detections: Sequence[FaceDetection],
+        attributes: frozenset[Attribute] = frozenset(),
+        with_embedding: bool = False,
+    ) -> list[FaceAnalysis]:
+        """Landmarks, pose and quality for every detection, plus what ``attributes`` asks for.
+
+        attributes: extra estimates wanted (AGE_RANGE, GENDER, SMILE, EYES_OPEN, MOUTH_OPEN);
+            others are ignored. with_embedding: also compute the 128-d descriptor.
+        """
+        wanted = attributes & ESTIMATED_ATTRIBUTES
+        use_68 = self.config.landmarks_68
+        needs_shape_5 = with_embedding or bool(wanted & {Attribute.AGE_RANGE, Attribute.GENDER})
+        with self._dlib_lock:
+            shapes = [self.shape_5.shape(rgb, d.box_xyxy) for d in detections] if needs_shape_5 else []
+            points_68 = (
+                [ShapePredictor.points(self.shape_68.shape(rgb, d.box_xyxy)) for d in detections]
+                if use_68
+                else []
+            )
+            embeddings = self._embed(rgb, shapes) if with_embedding else None
+        ages = self._ages(rgb, shapes) if Attribute.AGE_RANGE in wanted else None
+        genders = self._genders(rgb, shapes) if Attribute.GENDER in wanted else None
+
+        faces = []
+        for i, detection in enumerate(detections):
+            five = np.asarray(detection.landmarks_xy, dtype=np.float32)
+            points = points_68[i] if use_68 else None
+            faces.append(
+                FaceAnalysis(
+                    detection=detection,
+                    landmarks=(
+                        geometry.landmarks_from_68(points)
+                        if points is not None
+                        else geometry.five_landmarks(five)
+                    ),
+                    pose=geometry.pose_from_five(five),
+                    quality=face_quality(rgb, detection.box_xyxy),
+                    age_range=ages[i] if ages is not None else None,
+                    gender=genders[i] if genders is not None else None,
+                    smile=_if(points, Attribute.SMILE in wanted, geometry.smile),
+                    eyes_open=_if(points, Attribute.EYES_OPEN in wanted, geometry.eyes_open),
+                    mouth_open=_if(points, Attribute.MOUTH_OPEN in wanted, geometry.mouth_open),
+                    embedding=embeddings[i] if embeddings is not None else None,
+                )
+            )
+        return faces
+
+    def _embed(self, rgb: np.ndarray, shapes: list) -> np.ndarray:
+        size, padding = self.embedder.chip_size_px, self.embedder.chip_padding
+        chips = [face_chip(rgb, shape, size, padding) for shape in shapes]
+        return self.embedder.embed_chips(chips)
+
+    def _chips(self, rgb: np.ndarray, shapes: list, model: ChipClassifier) -> list[np.ndarray]:
+        with self._dlib_lock:
+            return [face_chip(rgb, s, model.chip_size_px, model.chip_padding) for s in shapes]
+
+    def _ages(self, rgb: np.ndarray, shapes: list) -> list[AgeRange]:
+        probabilities = self.age.probabilities(self._chips(rgb, shapes, self.age))
+        return [AgeRange(*age_range_from(row)) for row in probabilities]
+
+    def _genders(self, rgb: np.ndarray, shapes: list) -> list[Gender]:
+        probabilities = self.gender.probabilities(self._chips(rgb, shapes, self.gender))
+        return [
+            Gender(value=GENDER_LABELS[int(row.argmax())], score=float(row.max()))
+            for row in probabilities
+        ]
+
+
+def _if(points: np.ndarray | None, wanted: bool, estimate):  # type: ignore[no-untyped-def]
+    return estimate(points) if wanted and points is not None else None
