@@ -4,7 +4,7 @@ image; ratios exist only at the protocol edge. Scores are 0-1; ``*_pct`` values 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 import numpy as np
 
@@ -13,7 +13,7 @@ import numpy as np
 FIVE_LANDMARKS: tuple[str, ...] = ("eye_left", "eye_right", "nose", "mouth_left", "mouth_right")
 
 
-class Attribute(str, Enum):
+class Attribute(StrEnum):
     """Face attributes a caller can ask for (Rekognition's names, snake_case)."""
 
     DEFAULT = "default"
@@ -34,7 +34,7 @@ class Attribute(str, Enum):
     FACE_OCCLUDED = "face_occluded"
 
 
-class QualityFilter(str, Enum):
+class QualityFilter(StrEnum):
     """How strict to be about face quality before a face takes part in a comparison."""
 
     NONE = "none"

@@ -33,12 +33,16 @@ class DetectorConfig:
     max_side_px: the longer image side is shrunk to this before detection. Larger finds smaller
         faces (the smallest anchor is 16 px at this scale) and costs time roughly with area.
     max_faces: at most this many faces, the largest ones, are returned.
+    border_fraction: a black border of this fraction of the longer side is added around the
+        image, so faces cut by the frame still look like faces to the network; it costs up to
+        (1 + 2 * border_fraction)^2 more pixels to scan.
     """
 
     score_threshold: float = 0.9
     nms_iou: float = 0.4
     max_side_px: int = 1024
     max_faces: int = 100
+    border_fraction: float = 0.1
 
 
 @lru_cache(maxsize=16)
@@ -94,7 +98,11 @@ class RetinaFaceDetector:
         if scale < 1.0:
             size_wh = (max(1, round(width * scale)), max(1, round(height * scale)))
             working = cv2.resize(rgb, size_wh, interpolation=cv2.INTER_AREA)
-        boxes, scores, points = self._run(working)
+        border = round(self.config.border_fraction * max(working.shape[:2]))
+        framed = cv2.copyMakeBorder(working, border, border, border, border, cv2.BORDER_CONSTANT)
+        boxes, scores, points = self._run(framed)
+        boxes -= border
+        points -= border
         # Map back to the original pixels (per-axis, as rounding changes the aspect slightly).
         sx, sy = width / working.shape[1], height / working.shape[0]
         boxes *= np.array([sx, sy, sx, sy], dtype=np.float32)

@@ -34,8 +34,13 @@ from facewise.types import AgeRange, Attribute, FaceAnalysis, FaceDetection, Gen
 
 # Attributes the bundled models can estimate beyond the defaults; 68-point ones need that model.
 ESTIMATED_ATTRIBUTES = frozenset(
-    {Attribute.AGE_RANGE, Attribute.GENDER, Attribute.SMILE, Attribute.EYES_OPEN,
-     Attribute.MOUTH_OPEN}
+    {
+        Attribute.AGE_RANGE,
+        Attribute.GENDER,
+        Attribute.SMILE,
+        Attribute.EYES_OPEN,
+        Attribute.MOUTH_OPEN,
+    }
 )
 NEEDS_68_POINTS = frozenset({Attribute.SMILE, Attribute.EYES_OPEN, Attribute.MOUTH_OPEN})
 
@@ -104,9 +109,9 @@ class FaceAnalyzer:
         """
         wanted = attributes & ESTIMATED_ATTRIBUTES
         use_68 = self.config.landmarks_68
-        needs_shape_5 = with_embedding or bool(wanted & {Attribute.AGE_RANGE, Attribute.GENDER})
         with self._dlib_lock:
-            shapes = [self.shape_5.shape(rgb, d.box_xyxy) for d in detections] if needs_shape_5 else []
+            # dlib's 5 points align the chips and give a truer eye line than the detector's.
+            shapes = [self.shape_5.shape(rgb, d.box_xyxy) for d in detections]
             points_68 = (
                 [ShapePredictor.points(self.shape_68.shape(rgb, d.box_xyxy)) for d in detections]
                 if use_68
@@ -119,6 +124,7 @@ class FaceAnalyzer:
         faces = []
         for i, detection in enumerate(detections):
             five = np.asarray(detection.landmarks_xy, dtype=np.float32)
+            eye_corners = ShapePredictor.points(shapes[i])
             points = points_68[i] if use_68 else None
             faces.append(
                 FaceAnalysis(
@@ -128,7 +134,9 @@ class FaceAnalyzer:
                         if points is not None
                         else geometry.five_landmarks(five)
                     ),
-                    pose=geometry.pose_from_five(five),
+                    pose=geometry.pose_from_five(
+                        five, geometry.eye_centres_from_dlib5(eye_corners)
+                    ),
                     quality=face_quality(rgb, detection.box_xyxy),
                     age_range=ages[i] if ages is not None else None,
                     gender=genders[i] if genders is not None else None,

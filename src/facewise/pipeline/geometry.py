@@ -12,17 +12,26 @@ from facewise.types import FIVE_LANDMARKS, Flag, Landmark, Pose
 # distance between the eyes, and sits this far down from the eyes towards the mouth when the
 # head is level. They turn landmark offsets into yaw and pitch angles.
 NOSE_DEPTH_PER_HALF_EYE_SPAN = 0.95
-NOSE_LEVEL_FRACTION = 0.52
+NOSE_LEVEL_FRACTION = 0.70
 NOSE_PITCH_GAIN = 1.6
 
 
-def pose_from_five(landmarks_xy: np.ndarray) -> Pose:
+def eye_centres_from_dlib5(points: np.ndarray) -> np.ndarray:
+    """Viewer's-left and viewer's-right eye centres from dlib's 5 points (eye corners, nose)."""
+    return np.stack([points[2:4].mean(axis=0), points[0:2].mean(axis=0)])
+
+
+def pose_from_five(landmarks_xy: np.ndarray, eye_centres_xy: np.ndarray | None = None) -> Pose:
     """Roll, yaw and pitch (degrees) from eyes, nose and mouth corners (viewer's left first).
 
+    eye_centres_xy: better eye centres (2, 2) to use instead of the first two landmarks; the
+    detector's eye points under-read in-plane rotation by about a fifth.
     Roll is the tilt of the eye line (positive: clockwise in the image); yaw is positive when
     the face turns towards the image's right; pitch is positive when the face looks up.
     """
     eye_l, eye_r, nose, mouth_l, mouth_r = landmarks_xy.astype(np.float64)
+    if eye_centres_xy is not None:
+        eye_l, eye_r = eye_centres_xy.astype(np.float64)
     eye_vec = eye_r - eye_l
     roll = math.atan2(eye_vec[1], eye_vec[0])
     # Undo the roll so the remaining offsets are horizontal/vertical in face coordinates.
@@ -37,7 +46,9 @@ def pose_from_five(landmarks_xy: np.ndarray) -> Pose:
     eye_to_mouth = max(float(mouth_f[1]), 1e-6)
     pitch_sine = (NOSE_LEVEL_FRACTION - nose_f[1] / eye_to_mouth) * NOSE_PITCH_GAIN
     pitch = math.asin(max(-1.0, min(1.0, pitch_sine)))
-    return Pose(roll_deg=math.degrees(roll), yaw_deg=math.degrees(yaw), pitch_deg=math.degrees(pitch))
+    return Pose(
+        roll_deg=math.degrees(roll), yaw_deg=math.degrees(yaw), pitch_deg=math.degrees(pitch)
+    )
 
 
 def five_landmarks(landmarks_xy: np.ndarray) -> tuple[Landmark, ...]:

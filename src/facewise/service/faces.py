@@ -120,7 +120,9 @@ def compare_faces(
         raise InvalidParameterError("no face found in the source image")
     source_face = source_faces[0]
     target_faces = _usable_faces(analyzer, target_rgb, level)
-    candidates = np.stack([f.embedding for f in target_faces]) if target_faces else np.zeros((0, 128))
+    candidates = (
+        np.stack([f.embedding for f in target_faces]) if target_faces else np.zeros((0, 128))
+    )
     assert source_face.embedding is not None  # with_embedding=True guarantees it
     similarities = np.atleast_1d(
         similarity_pct(descriptor_distances(source_face.embedding, candidates))

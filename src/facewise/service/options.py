@@ -12,7 +12,7 @@ AttributesArg = str | Attribute | Iterable[str | Attribute]
 
 
 def parse_attributes(attributes: AttributesArg) -> frozenset[Attribute]:
-    """"DEFAULT", "ALL" or a list of attribute names (any case) to a set of Attribute."""
+    """ "DEFAULT", "ALL" or a list of attribute names (any case) to a set of Attribute."""
     items = [attributes] if isinstance(attributes, str | Attribute) else list(attributes)
     parsed = set()
     for item in items:

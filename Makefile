@@ -1,0 +1,43 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+SAMPLE = $$($(PY) -c 'import matplotlib.cbook as c; print(c.get_sample_data("grace_hopper.jpg", asfileobj=False))')
+
+.PHONY: run test lint bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[demo]'
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[demo,test]'
+	touch $@
+
+## run: install facewise and analyse a photo an installed package ships (the HTTP service comes later)
+run: $(VENV)/.installed-run
+	$(VENV)/bin/facewise models
+	$(VENV)/bin/facewise detect-faces "$(SAMPLE)" --attributes ALL --draw out/grace_hopper.png
+	$(VENV)/bin/facewise compare-faces "$(SAMPLE)" "$(SAMPLE)"
+
+## test: install test dependencies, lint, run the whole suite
+test: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+## bench: the benchmarks in bench/ (needs ../shared/data/faces for the labelled photos)
+bench: $(VENV)/.installed-test
+	$(PY) -m pip install --quiet --no-deps face-recognition==1.3.0 click
+	$(PY) bench/bench_detect.py --data ../shared/data/faces
+	$(PY) bench/accuracy.py --data ../shared/data/faces
+
+clean:
+	rm -rf $(VENV) out .pytest_cache .ruff_cache src/*.egg-info

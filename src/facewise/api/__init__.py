@@ -1,0 +1,1 @@
+"""The Rekognition protocol edge: PascalCase AWS shapes exist only here."""

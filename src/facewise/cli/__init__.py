@@ -1,0 +1,1 @@
+"""The `facewise` command: a thin shell over the service layer."""

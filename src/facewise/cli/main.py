@@ -1,0 +1,202 @@
+"""`facewise` command line: detect-faces, compare-faces, models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from facewise import __version__
+from facewise.errors import FacewiseError
+
+EXIT_USAGE = 2
+EXIT_FAILED = 1
+
+
+def _analyzer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from facewise.models.retinaface import DetectorConfig
+    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+
+    detector = DetectorConfig(
+        score_threshold=args.min_confidence / 100.0, max_side_px=args.max_side
+    )
+    return FaceAnalyzer(AnalyzerConfig(detector=detector, landmarks_68=args.landmarks_68))
+
+
+def _detect(args: argparse.Namespace) -> int:
+    from facewise.api.shapes import detect_faces_response
+    from facewise.cli import draw, render
+    from facewise.imaging.decode import load_image
+    from facewise.service.faces import detect_faces
+
+    attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
+    rgb = load_image(args.image)
+    result = detect_faces(rgb, attributes=attributes, analyzer=_analyzer(args))
+    if args.json:
+        print(json.dumps(detect_faces_response(result), indent=2))
+    else:
+        print(render.detect_table(result))
+    if args.draw:
+        labels = [render.face_label(i, face) for i, face in enumerate(result.faces)]
+        draw.save(draw.annotate(rgb, result.faces, labels), args.draw)
+        print(f"wrote {args.draw}", file=sys.stderr)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from facewise.api.shapes import compare_faces_response
+    from facewise.cli import draw, render
+    from facewise.imaging.decode import load_image
+    from facewise.service.faces import compare_faces
+
+    source, target = load_image(args.source), load_image(args.target)
+    result = compare_faces(
+        source,
+        target,
+        similarity_threshold=args.threshold,
+        quality_filter=args.quality_filter,
+        analyzer=_analyzer(args),
+    )
+    if args.json:
+        print(json.dumps(compare_faces_response(result), indent=2))
+    else:
+        print(render.compare_table(result, args.threshold))
+    if args.draw:
+        left = draw.annotate(source, [result.source_face], ["source"], [draw.MATCH_RGB])
+        faces = [m.face for m in result.matches] + result.unmatched
+        labels = [f"{m.similarity_pct:.1f}" for m in result.matches] + ["no match"] * len(
+            result.unmatched
+        )
+        colours = [draw.MATCH_RGB] * len(result.matches) + [draw.OTHER_RGB] * len(result.unmatched)
+        right = draw.annotate(target, faces, labels, colours)
+        draw.save(draw.side_by_side(left, right), args.draw)
+        print(f"wrote {args.draw}", file=sys.stderr)
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    from facewise.models.registry import verify_all
+
+    statuses = verify_all()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": s.manifest.name,
+                        "role": s.manifest.role,
+                        "version": s.manifest.version,
+                        "license": s.manifest.license,
+                        "sha256": s.manifest.sha256,
+                        "optional": s.manifest.optional,
+                        "path": str(s.path) if s.path else None,
+                        "ok": s.ok,
+                        "detail": s.detail,
+                    }
+                    for s in statuses
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for s in statuses:
+            mark = "ok  " if s.ok else "FAIL"
+            optional = " (optional)" if s.manifest.optional else ""
+            print(f"{mark} {s.manifest.name}{optional}: {s.manifest.role}")
+            print(f"     {s.manifest.version}; license: {s.manifest.license}")
+            print(f"     sha256 {s.manifest.sha256[:16]}... {s.detail}")
+    failed = [s for s in statuses if not s.ok and not s.manifest.optional]
+    return EXIT_FAILED if failed else 0
+
+
+def _add_model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--min-confidence",
+        type=float,
+        default=90.0,
+        metavar="PCT",
+        help="lowest detection confidence kept, 0-100 (lower finds more faces, and more false "
+        "ones; default 90)",
+    )
+    parser.add_argument(
+        "--max-side",
+        type=int,
+        default=1024,
+        metavar="PX",
+        help="shrink the longer image side to this before detecting (larger finds smaller faces, "
+        "slower; default 1024)",
+    )
+    parser.add_argument(
+        "--landmarks-68",
+        action="store_true",
+        help="use dlib's 68-point model (not for commercial use) for the 30 Rekognition "
+        "landmarks and EyesOpen/MouthOpen/Smile",
+    )
+    parser.add_argument("--json", action="store_true", help="print Rekognition's JSON response")
+    parser.add_argument(
+        "--draw", type=Path, metavar="OUT.png", help="write the photo with boxes and labels"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facewise",
+        description="Self-hosted face detection and comparison (Amazon Rekognition compatible).",
+    )
+    parser.add_argument("--version", action="version", version=f"facewise {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    detect = commands.add_parser(
+        "detect-faces", help="find faces and their attributes in a JPEG or PNG photo"
+    )
+    detect.add_argument("image", help="path of a JPEG or PNG file")
+    detect.add_argument(
+        "--attributes",
+        default="DEFAULT",
+        help="DEFAULT, ALL, or a comma-separated list such as AGE_RANGE,GENDER (default DEFAULT)",
+    )
+    _add_model_options(detect)
+    detect.set_defaults(run=_detect)
+
+    compare = commands.add_parser(
+        "compare-faces", help="compare the largest face in SOURCE with every face in TARGET"
+    )
+    compare.add_argument("source", help="photo with the face to look for")
+    compare.add_argument("target", help="photo to look in")
+    compare.add_argument(
+        "--threshold",
+        type=float,
+        default=80.0,
+        metavar="N",
+        help="similarity 0-100 at which faces match (default 80; 99 for high-stakes use)",
+    )
+    compare.add_argument(
+        "--quality-filter",
+        default="NONE",
+        choices=["NONE", "AUTO", "LOW", "MEDIUM", "HIGH"],
+        type=str.upper,
+        help="drop low-quality faces before comparing (default NONE)",
+    )
+    _add_model_options(compare)
+    compare.set_defaults(run=_compare)
+
+    models = commands.add_parser("models", help="list the bundled models and verify checksums")
+    models.add_argument("--json", action="store_true", help="print as JSON")
+    models.set_defaults(run=_models)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `facewise` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except FacewiseError as error:
+        print(f"facewise: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

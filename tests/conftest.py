@@ -1,0 +1,54 @@
+"""Shared fixtures: real photos that installed packages ship, and one shared analyzer."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+
+
+def grace_hopper_path() -> Path:
+    import matplotlib.cbook
+
+    return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+@pytest.fixture(scope="session")
+def astronaut() -> np.ndarray:
+    """Eileen Collins, 512x512 RGB (scikit-image)."""
+    import skimage.data
+
+    return np.ascontiguousarray(skimage.data.astronaut())
+
+
+@pytest.fixture(scope="session")
+def hopper_path() -> Path:
+    return grace_hopper_path()
+
+
+@pytest.fixture(scope="session")
+def hopper(hopper_path: Path) -> np.ndarray:
+    """Grace Hopper, 512x600 RGB (matplotlib's sample data)."""
+    return np.asarray(Image.open(hopper_path).convert("RGB"))
+
+
+@pytest.fixture(scope="session")
+def analyzer() -> FaceAnalyzer:
+    return FaceAnalyzer()
+
+
+@pytest.fixture(scope="session")
+def analyzer_68() -> FaceAnalyzer:
+    return FaceAnalyzer(AnalyzerConfig(landmarks_68=True))
+
+
+def encode(rgb: np.ndarray, fmt: str = "JPEG", **options: object) -> bytes:
+    """The array as image file bytes."""
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format=fmt, **options)
+    return buffer.getvalue()
