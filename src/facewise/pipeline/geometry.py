@@ -12,7 +12,7 @@ from facewise.types import FIVE_LANDMARKS, Flag, Landmark, Pose
 # distance between the eyes, and sits this far down from the eyes towards the mouth when the
 # head is level. They turn landmark offsets into yaw and pitch angles.
 NOSE_DEPTH_PER_HALF_EYE_SPAN = 0.95
-NOSE_LEVEL_FRACTION = 0.70
+NOSE_LEVEL_FRACTION = 0.62
 NOSE_PITCH_GAIN = 1.6
 
 
