@@ -22,7 +22,12 @@ from PIL import Image
 
 from facewise.errors import InvalidImageFormatError
 from facewise.imaging.decode import load_image
-from facewise.pipeline.similarity import DISTANCE_AT_80, DISTANCE_AT_99, distance_for, similarity_pct
+from facewise.pipeline.similarity import (
+    DISTANCE_AT_80,
+    DISTANCE_AT_99,
+    distance_for,
+    similarity_pct,
+)
 from facewise.service.faces import default_analyzer
 
 MULTI_FACE_PHOTOS = (
@@ -90,27 +95,29 @@ def verification(data: Path, csv_name: str, embeddings: dict[str, np.ndarray]) -
 
 
 def threshold_rates(manifest: list[dict[str, str]], embeddings: dict[str, np.ndarray]) -> None:
-    same, similarity = [], []
+    same, distance = [], []
     for a, b in itertools.combinations(manifest, 2):
         same.append(a["identity"] == b["identity"])
-        distance = float(np.linalg.norm(embeddings[a["path"]] - embeddings[b["path"]]))
-        similarity.append(similarity_pct(distance))
-    same_arr, sim = np.array(same), np.array(similarity)
-    print(f"\nAll manifest pairs: {same_arr.sum()} same-person, {(~same_arr).sum()} different")
+        distance.append(float(np.linalg.norm(embeddings[a["path"]] - embeddings[b["path"]])))
+    same_arr, distances = np.array(same), np.array(distance)
+    similarity = np.asarray(similarity_pct(distances))
+    impostors, genuines = int((~same_arr).sum()), int(same_arr.sum())
+    print(f"\nAll manifest pairs: {genuines} same-person, {impostors} different")
     print("| Similarity threshold | distance | false-match rate | true-match rate |")
     print("|---|---|---|---|")
     for threshold in (50, 70, 80, 90, 95, 99, 99.9):
-        predicted = sim >= threshold
-        fmr = (predicted & ~same_arr).sum() / max((~same_arr).sum(), 1)
-        tmr = (predicted & same_arr).sum() / max(same_arr.sum(), 1)
+        predicted = similarity >= threshold
+        false_matches = int((predicted & ~same_arr).sum())
+        true_matches = int((predicted & same_arr).sum())
         print(
-            f"| {threshold} | {distance_for(threshold):.3f} | {fmr * 100:.3f}% "
-            f"({(predicted & ~same_arr).sum()}) | {tmr * 100:.1f}% ({(predicted & same_arr).sum()}) |"
+            f"| {threshold} | {distance_for(threshold):.3f} "
+            f"| {false_matches / impostors * 100:.3f}% ({false_matches}) "
+            f"| {true_matches / genuines * 100:.1f}% ({true_matches}) |"
         )
-    distances = np.array([distance_for(min(max(s, 1e-9), 100 - 1e-9)) for s in sim])
     closest_different = np.sort(distances[~same_arr])[:5]
+    farthest_same = np.sort(distances[same_arr])[-5:]
     print(f"closest different-person distances: {np.round(closest_different, 3).tolist()}")
-    print(f"farthest same-person distances: {np.round(np.sort(distances[same_arr])[-5:], 3).tolist()}")
+    print(f"farthest same-person distances: {np.round(farthest_same, 3).tolist()}")
     print(f"(calibration anchors: distance {DISTANCE_AT_80} -> 80, {DISTANCE_AT_99} -> 99)")
 
 
@@ -133,7 +140,10 @@ def main() -> None:
         print(f"  {path}: {count} faces")
     verification(args.data, "master.csv", embeddings)
     verification(args.data, "face-recognition-pivot.csv", embeddings)
-    print("Published on the pivot pairs: " + ", ".join(f"{k} {v}%" for k, v in PUBLISHED_PIVOT.items()))
+    print(
+        "Published on the pivot pairs: "
+        + ", ".join(f"{k} {v}%" for k, v in PUBLISHED_PIVOT.items())
+    )
     threshold_rates(manifest, embeddings)
 
 

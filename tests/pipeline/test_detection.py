@@ -138,3 +138,22 @@ def test_max_faces_keeps_the_largest(astronaut):
     limited = FaceAnalyzer(AnalyzerConfig(detector=DetectorConfig(max_faces=1)))
     faces = limited.detect(canvas)
     assert len(faces) == 1 and faces[0].box_xyxy[0] < 532
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"score_threshold": 1.5},
+        {"score_threshold": "0.9"},
+        {"max_side_px": 0},
+        {"max_faces": 0},
+        {"nms_iou": -0.1},
+        {"border_fraction": True},
+    ],
+)
+def test_detector_config_rejects_out_of_range_values(kwargs):
+    from facewise.errors import InvalidParameterError
+    from facewise.models.retinaface import DetectorConfig
+
+    with pytest.raises(InvalidParameterError):
+        DetectorConfig(**kwargs)

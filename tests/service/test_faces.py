@@ -200,3 +200,8 @@ def test_compare_accepts_encoded_images(analyzer, astronaut):
 
 def test_attribute_enum_values_are_snake_case():
     assert Attribute("age_range") is Attribute.AGE_RANGE
+
+
+def test_empty_attribute_list_means_default(analyzer, astronaut):
+    face = facewise.detect_faces(astronaut, [], analyzer=analyzer).faces[0]
+    assert face.pose is not None and face.landmarks and face.age_range is None

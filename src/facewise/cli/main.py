@@ -111,6 +111,16 @@ def _models(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else 0
 
 
+DRAW_SUFFIXES = (".png", ".jpg", ".jpeg")
+
+
+def _drawing_path(value: str) -> Path:
+    path = Path(value)
+    if path.suffix.lower() not in DRAW_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{value!r} must end in one of {', '.join(DRAW_SUFFIXES)}")
+    return path
+
+
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--min-confidence",
@@ -136,7 +146,10 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print Rekognition's JSON response")
     parser.add_argument(
-        "--draw", type=Path, metavar="OUT.png", help="write the photo with boxes and labels"
+        "--draw",
+        type=_drawing_path,
+        metavar="OUT.png",
+        help="write the photo with boxes and labels",
     )
 
 
@@ -195,6 +208,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.run(args))
     except FacewiseError as error:
         print(f"facewise: {type(error).__name__}: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as error:  # e.g. --draw into a folder that cannot be created
+        print(f"facewise: cannot write: {error}", file=sys.stderr)
         return EXIT_FAILED
 
 

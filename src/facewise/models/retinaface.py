@@ -44,6 +44,20 @@ class DetectorConfig:
     max_faces: int = 100
     border_fraction: float = 0.1
 
+    def __post_init__(self) -> None:
+        checks = (
+            ("score_threshold", self.score_threshold, 0.0, 1.0),
+            ("nms_iou", self.nms_iou, 0.0, 1.0),
+            ("max_side_px", self.max_side_px, 32, 8192),
+            ("max_faces", self.max_faces, 1, 4096),
+            ("border_fraction", self.border_fraction, 0.0, 1.0),
+        )
+        for name, value, low, high in checks:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidParameterError(f"{name} must be a number, got {value!r}")
+            if not low <= value <= high:
+                raise InvalidParameterError(f"{name} must be in [{low}, {high}], got {value}")
+
 
 @lru_cache(maxsize=16)
 def _anchor_grid(height: int, width: int) -> tuple[np.ndarray, np.ndarray]:

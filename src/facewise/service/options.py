@@ -14,6 +14,8 @@ AttributesArg = str | Attribute | Iterable[str | Attribute]
 def parse_attributes(attributes: AttributesArg) -> frozenset[Attribute]:
     """ "DEFAULT", "ALL" or a list of attribute names (any case) to a set of Attribute."""
     items = [attributes] if isinstance(attributes, str | Attribute) else list(attributes)
+    if not items:  # as in Rekognition, no attributes means the default set
+        return frozenset({Attribute.DEFAULT})
     parsed = set()
     for item in items:
         try:
