@@ -38,7 +38,11 @@ def test_detect_accepts_path_bytes_and_array_alike(analyzer, hopper_path, hopper
 def test_default_attributes(analyzer, astronaut):
     face = facewise.detect_faces(astronaut, analyzer=analyzer).faces[0]
     assert [mark.kind for mark in face.landmarks] == [
-        "eye_left", "eye_right", "nose", "mouth_left", "mouth_right",
+        "eye_left",
+        "eye_right",
+        "nose",
+        "mouth_left",
+        "mouth_right",
     ]
     assert abs(face.pose.yaw_deg) < 15 and abs(face.pose.roll_deg) < 10
     assert abs(face.pose.pitch_deg) < 20
@@ -124,8 +128,16 @@ def transforms(rgb: np.ndarray) -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize(
     "name",
-    ["flipped", "half size", "double size", "darker", "brighter", "jpeg q20", "rotated 12deg",
-     "cropped"],
+    [
+        "flipped",
+        "half size",
+        "double size",
+        "darker",
+        "brighter",
+        "jpeg q20",
+        "rotated 12deg",
+        "cropped",
+    ],
 )
 @pytest.mark.parametrize("photo", ["astronaut", "hopper"])
 def test_same_person_matches_after_edits(analyzer, request, photo, name):
