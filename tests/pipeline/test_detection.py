@@ -157,3 +157,11 @@ def test_detector_config_rejects_out_of_range_values(kwargs):
 
     with pytest.raises(InvalidParameterError):
         DetectorConfig(**kwargs)
+
+
+def test_frame_filling_face_is_found(analyzer, astronaut):
+    tight = cv2.resize(astronaut[70:170, 185:265], (400, 500), interpolation=cv2.INTER_CUBIC)
+    faces = analyzer.detect(tight)
+    assert len(faces) == 1
+    x1, y1, x2, y2 = faces[0].box_xyxy
+    assert (x2 - x1) * (y2 - y1) > 0.8 * 400 * 500
