@@ -38,13 +38,25 @@ def hopper(hopper_path: Path) -> np.ndarray:
 
 
 @pytest.fixture(scope="session")
-def analyzer() -> FaceAnalyzer:
-    return FaceAnalyzer()
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data directory for the session, so the ResNet is converted once."""
+    return tmp_path_factory.mktemp("facewise-data")
 
 
 @pytest.fixture(scope="session")
-def analyzer_68() -> FaceAnalyzer:
-    return FaceAnalyzer(AnalyzerConfig(landmarks_68=True))
+def analyzer(data_dir: Path) -> FaceAnalyzer:
+    return FaceAnalyzer(AnalyzerConfig(data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def analyzer_68(data_dir: Path) -> FaceAnalyzer:
+    return FaceAnalyzer(AnalyzerConfig(landmarks_68=True, data_dir=data_dir))
+
+
+@pytest.fixture(scope="session")
+def analyzer_dlib(data_dir: Path) -> FaceAnalyzer:
+    """The reference path: dlib runs its own ResNet."""
+    return FaceAnalyzer(AnalyzerConfig(embedder="dlib", data_dir=data_dir))
 
 
 def encode(rgb: np.ndarray, fmt: str = "JPEG", **options: object) -> bytes:

@@ -7,17 +7,14 @@ from pathlib import Path
 
 import dlib
 import numpy as np
+import onnxruntime as ort
 import pytest
 
 from facewise.errors import ModelError
 from facewise.models import registry
+from facewise.models.dlib_convert import convert
 from facewise.models.dlib_models import EMBEDDER_NAME, SHAPE_5_NAME
 from facewise.models.dlib_serialization import Conv, read_dlib_resnet
-
-onnx = pytest.importorskip("onnx")  # needed to convert only
-ort = pytest.importorskip("onnxruntime")
-
-from facewise.models.dlib_convert import convert  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,16 +1,17 @@
 """The face pipeline: detect, then per face align, embed and estimate attributes.
 
 A FaceAnalyzer owns its models, creates each on first use and shares it afterwards; one
-analyzer serves many threads (dlib's calls are serialised by a lock, onnxruntime sessions
-are thread-safe).
+analyzer serves many threads (onnxruntime sessions and dlib's shape predictors are
+thread-safe; the dlib reference embedder serialises its own calls).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from pathlib import Path
+from typing import Literal, TypeVar
 
 import numpy as np
 
@@ -27,10 +28,14 @@ from facewise.models.dlib_models import (
     ShapePredictor,
     face_chip,
 )
+from facewise.models.resnet_onnx import OnnxResNetEmbedder
 from facewise.models.retinaface import DetectorConfig, RetinaFaceDetector
 from facewise.pipeline import geometry
 from facewise.pipeline.quality import face_quality
+from facewise.settings import model_cache_dir
 from facewise.types import AgeRange, Attribute, FaceAnalysis, FaceDetection, Gender
+
+ModelT = TypeVar("ModelT")
 
 # Attributes the bundled models can estimate beyond the defaults; 68-point ones need that model.
 ESTIMATED_ATTRIBUTES = frozenset(
@@ -53,11 +58,17 @@ class AnalyzerConfig:
         report Rekognition's 30 landmark types and EyesOpen/MouthOpen/Smile; costs ~100 MB of
         memory and a few ms per face.
     threads: threads per onnxruntime inference; None uses every core.
+    embedder: "onnx" runs dlib's ResNet converted to ONNX (about 25x faster, same descriptors
+        to 1e-6); "dlib" runs it in dlib itself, the reference.
+    data_dir: where the converted model is cached (``<data_dir>/models``); None uses
+        $FACEWISE_DATA_DIR or ./facewise-data.
     """
 
     detector: DetectorConfig = field(default_factory=DetectorConfig)
     landmarks_68: bool = False
     threads: int | None = None
+    embedder: Literal["onnx", "dlib"] = "onnx"
+    data_dir: Path | None = None
 
 
 class FaceAnalyzer:
@@ -65,31 +76,45 @@ class FaceAnalyzer:
 
     def __init__(self, config: AnalyzerConfig | None = None) -> None:
         self.config = config or AnalyzerConfig()
-        self._dlib_lock = threading.Lock()
+        self._models: dict[str, object] = {}
+        self._model_lock = threading.Lock()  # two threads must not both build a model
 
-    @cached_property
+    def _model(self, name: str, build: Callable[[], ModelT]) -> ModelT:
+        with self._model_lock:
+            if name not in self._models:
+                self._models[name] = build()
+            return self._models[name]  # type: ignore[return-value]
+
+    @property
     def detector(self) -> RetinaFaceDetector:
-        return RetinaFaceDetector(self.config.detector, self.config.threads)
+        return self._model(
+            "detector", lambda: RetinaFaceDetector(self.config.detector, self.config.threads)
+        )
 
-    @cached_property
+    @property
     def shape_5(self) -> ShapePredictor:
-        return ShapePredictor()
+        return self._model("shape_5", ShapePredictor)
 
-    @cached_property
+    @property
     def shape_68(self) -> ShapePredictor:
-        return ShapePredictor(SHAPE_68_NAME)
+        return self._model("shape_68", lambda: ShapePredictor(SHAPE_68_NAME))
 
-    @cached_property
-    def embedder(self) -> DlibEmbedder:
-        return DlibEmbedder()
+    @property
+    def embedder(self) -> DlibEmbedder | OnnxResNetEmbedder:
+        def build() -> DlibEmbedder | OnnxResNetEmbedder:
+            if self.config.embedder == "dlib":
+                return DlibEmbedder()
+            return OnnxResNetEmbedder(model_cache_dir(self.config.data_dir), self.config.threads)
 
-    @cached_property
+        return self._model("embedder", build)
+
+    @property
     def age(self) -> ChipClassifier:
-        return ChipClassifier(AGE_NAME, self.config.threads)
+        return self._model("age", lambda: ChipClassifier(AGE_NAME, self.config.threads))
 
-    @cached_property
+    @property
     def gender(self) -> ChipClassifier:
-        return ChipClassifier(GENDER_NAME, self.config.threads)
+        return self._model("gender", lambda: ChipClassifier(GENDER_NAME, self.config.threads))
 
     def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
         """Faces in the image, largest first."""
@@ -109,15 +134,14 @@ class FaceAnalyzer:
         """
         wanted = attributes & ESTIMATED_ATTRIBUTES
         use_68 = self.config.landmarks_68
-        with self._dlib_lock:
-            # dlib's 5 points align the chips and give a truer eye line than the detector's.
-            shapes = [self.shape_5.shape(rgb, d.box_xyxy) for d in detections]
-            points_68 = (
-                [ShapePredictor.points(self.shape_68.shape(rgb, d.box_xyxy)) for d in detections]
-                if use_68
-                else []
-            )
-            embeddings = self._embed(rgb, shapes) if with_embedding else None
+        # dlib's 5 points align the chips and give a truer eye line than the detector's.
+        shapes = [self.shape_5.shape(rgb, d.box_xyxy) for d in detections]
+        points_68 = (
+            [ShapePredictor.points(self.shape_68.shape(rgb, d.box_xyxy)) for d in detections]
+            if use_68
+            else []
+        )
+        embeddings = self._embed(rgb, shapes) if with_embedding else None
         ages = self._ages(rgb, shapes) if Attribute.AGE_RANGE in wanted else None
         genders = self._genders(rgb, shapes) if Attribute.GENDER in wanted else None
 
@@ -154,8 +178,7 @@ class FaceAnalyzer:
         return self.embedder.embed_chips(chips)
 
     def _chips(self, rgb: np.ndarray, shapes: list, model: ChipClassifier) -> list[np.ndarray]:
-        with self._dlib_lock:
-            return [face_chip(rgb, s, model.chip_size_px, model.chip_padding) for s in shapes]
+        return [face_chip(rgb, s, model.chip_size_px, model.chip_padding) for s in shapes]
 
     def _ages(self, rgb: np.ndarray, shapes: list) -> list[AgeRange]:
         probabilities = self.age.probabilities(self._chips(rgb, shapes, self.age))

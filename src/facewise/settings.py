@@ -1,0 +1,24 @@
+"""Where facewise keeps its files. Read when asked, never at import."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DATA_DIR_ENV = "FACEWISE_DATA_DIR"
+DEFAULT_DATA_DIR = Path("facewise-data")
+
+
+def data_dir(explicit: Path | str | None = None) -> Path:
+    """The data directory: ``explicit`` if given, else $FACEWISE_DATA_DIR, else ./facewise-data.
+
+    It holds the store (later) and converted models (``models/``).
+    """
+    if explicit is not None:
+        return Path(explicit)
+    return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
+
+
+def model_cache_dir(explicit: Path | str | None = None) -> Path:
+    """Where converted models are cached: ``<data dir>/models``."""
+    return data_dir(explicit) / "models"
