@@ -131,12 +131,20 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
         "ones; default 90)",
     )
     parser.add_argument(
+        "--min-face",
+        type=int,
+        default=40,
+        metavar="PX",
+        help="smallest face side worth finding, in the photo's pixels (smaller is slower on big "
+        "photos; default 40)",
+    )
+    parser.add_argument(
         "--max-side",
         type=int,
         default=1024,
         metavar="PX",
-        help="shrink the longer image side to this before detecting (larger finds smaller faces, "
-        "slower; default 1024)",
+        help="never detect on more than this many pixels along the longer side (larger finds "
+        "smaller faces in big photos, slower; default 1024)",
     )
     parser.add_argument(
         "--landmarks-68",

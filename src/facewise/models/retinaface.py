@@ -20,6 +20,9 @@ from facewise.models.onnx import create_session
 from facewise.types import FaceDetection
 
 MODEL_NAME = "retinaface-mnet025"
+# RetinaFace's smallest anchor is 16 px; faces from about 20 px up are found reliably.
+RELIABLE_FACE_PX = 20
+MIN_WORKING_SIDE_PX = 640
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,12 @@ class DetectorConfig:
         faces and more false ones; 0.9 keeps only clear faces.
     nms_iou: overlap above which two boxes count as one face. Higher keeps more overlapping
         faces in crowds and more duplicates.
-    max_side_px: the longer image side is shrunk to this before detection. Larger finds smaller
-        faces (the smallest anchor is 16 px at this scale) and costs time roughly with area.
+    min_face_px: the smallest face (box side, in the photo's pixels) worth finding. Large
+        photos are shrunk until such a face is RELIABLE_FACE_PX at the working scale (but not
+        below MIN_WORKING_SIDE_PX): larger values scan fewer pixels and miss smaller faces.
+    max_side_px: the working image's longer side never exceeds this, whatever min_face_px
+        asks, which bounds the time per photo; on big photos the smallest face found is then
+        long_side * RELIABLE_FACE_PX / max_side_px.
     max_faces: at most this many faces, the largest ones, are returned.
     border_fraction: a black border of this fraction of the longer side is added around the
         image, so faces cut by the frame still look like faces to the network; it costs up to
@@ -40,6 +47,7 @@ class DetectorConfig:
 
     score_threshold: float = 0.9
     nms_iou: float = 0.4
+    min_face_px: int = 40
     max_side_px: int = 1024
     max_faces: int = 100
     border_fraction: float = 0.1
@@ -48,6 +56,7 @@ class DetectorConfig:
         checks = (
             ("score_threshold", self.score_threshold, 0.0, 1.0),
             ("nms_iou", self.nms_iou, 0.0, 1.0),
+            ("min_face_px", self.min_face_px, RELIABLE_FACE_PX, 4096),
             ("max_side_px", self.max_side_px, 32, 8192),
             ("max_faces", self.max_faces, 1, 4096),
             ("border_fraction", self.border_fraction, 0.0, 1.0),
@@ -95,7 +104,7 @@ class RetinaFaceDetector:
     def __init__(self, config: DetectorConfig | None = None, threads: int | None = None) -> None:
         self.config = config or DetectorConfig()
         spec = registry.manifest(MODEL_NAME)
-        self._mean_bgr = np.asarray(spec.input["mean"], dtype=np.float32)
+        self._mean_bgr = tuple(float(v) for v in spec.input["mean"])
         self._variance_centre, self._variance_size = spec.anchors["variances"]
         self._session = create_session(registry.load_bytes(MODEL_NAME), threads)
         self._input_name = spec.input["name"]
@@ -107,7 +116,7 @@ class RetinaFaceDetector:
                 f"expected a uint8 RGB array (H, W, 3), got {rgb.dtype} {rgb.shape}"
             )
         height, width = rgb.shape[:2]
-        scale = min(1.0, self.config.max_side_px / max(height, width))
+        scale = self.working_scale(width, height)
         working = rgb
         if scale < 1.0:
             size_wh = (max(1, round(width * scale)), max(1, round(height * scale)))
@@ -134,11 +143,19 @@ class RetinaFaceDetector:
             for i in largest
         ]
 
+    def working_scale(self, width: int, height: int) -> float:
+        """How much the photo is shrunk for detection (1.0 = not at all; never enlarged)."""
+        long_side = max(width, height)
+        for_min_face = RELIABLE_FACE_PX / self.config.min_face_px
+        # Faces cut by the frame or turned away need more pixels than whole ones of the same
+        # box size, so small photos are never shrunk below MIN_WORKING_SIDE_PX.
+        floor = min(1.0, MIN_WORKING_SIDE_PX / long_side)
+        return min(1.0, max(for_min_face, floor), self.config.max_side_px / long_side)
+
     def _run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         height, width = rgb.shape[:2]
-        tensor = rgb[:, :, ::-1].astype(np.float32)
-        tensor -= self._mean_bgr
-        tensor = np.ascontiguousarray(tensor.transpose(2, 0, 1)[None])
+        # One pass: RGB to BGR, minus the per-channel means, HWC to NCHW float32.
+        tensor = cv2.dnn.blobFromImage(rgb, 1.0, None, mean=self._mean_bgr, swapRB=True)
         loc, conf, landmarks = self._session.run(None, {self._input_name: tensor})
         centres, sizes = _anchor_grid(height, width)
         if loc.shape[1] != centres.shape[0]:
