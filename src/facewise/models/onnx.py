@@ -18,4 +18,7 @@ def create_session(model: bytes, intra_op_threads: int | None = None) -> ort.Inf
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     options.log_severity_level = 3
+    # Idle workers sleep instead of spinning: facewise alternates between several sessions
+    # (detector, ResNet, age, gender), and spinning pools would steal the cores from each other.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
