@@ -22,7 +22,6 @@ import io
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
@@ -79,26 +78,37 @@ def pipeline(library: str, cache: str):  # type: ignore[no-untyped-def]
     return run
 
 
-def worker(library: str, photo_file: str, repeat: int, cache: str) -> None:
-    photos = json.loads(Path(photo_file).read_text())
-    frames = {size: [bytes.fromhex(h) for h in hexes] for size, hexes in photos.items()}
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory (VmHWM). Unlike ru_maxrss, it is not inherited
+    from the parent across fork and exec."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
+def worker(library: str, photo_dir: str, repeat: int, cache: str) -> None:
+    """Time the pipeline on the photo files, reading one at a time so they don't count in the
+    process's peak memory."""
+    folders = sorted(p for p in Path(photo_dir).iterdir() if p.is_dir())
     run = pipeline(library, cache)
-    run(next(iter(frames.values()))[0])  # warm-up: load models, first inference
-    report = {}
-    for size, images in frames.items():
+    run(next(folders[0].iterdir()).read_bytes())  # warm-up: load models, first inference
+    report: dict[str, object] = {}
+    for folder in folders:
         timings, faces = [], 0
         for round_ in range(repeat):
-            for data in images:
+            for path in sorted(folder.iterdir()):
+                data = path.read_bytes()
                 started = time.perf_counter()
                 found = run(data)
                 timings.append((time.perf_counter() - started) * 1000)
                 faces += found if round_ == 0 else 0
-        report[size] = {
+        report[folder.name] = {
             "p50": statistics.median(timings),
             "mean": statistics.fmean(timings),
             "faces": faces,
         }
-    report["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    report["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(report))
 
 
@@ -109,14 +119,17 @@ def main() -> None:
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        library, photo_file, cache = args.worker
-        worker(library, photo_file, args.repeat, cache)
+        library, photo_dir, cache = args.worker
+        worker(library, photo_dir, args.repeat, cache)
         return
     photos = encoded_photos(args.data)
     results = {}
     with tempfile.TemporaryDirectory() as folder:
-        photo_file = Path(folder) / "photos.json"
-        photo_file.write_text(json.dumps({k: [b.hex() for b in v] for k, v in photos.items()}))
+        photo_dir = Path(folder) / "photos"
+        for size, frames in photos.items():
+            (photo_dir / size).mkdir(parents=True)
+            for index, data in enumerate(frames):
+                (photo_dir / size / f"{index:04d}.jpg").write_bytes(data)
         for library in LIBRARIES:
             command = [
                 sys.executable,
@@ -125,7 +138,7 @@ def main() -> None:
                 str(args.repeat),
                 "--worker",
                 library,
-                str(photo_file),
+                str(photo_dir),
                 folder,
             ]
             out = subprocess.run(command, capture_output=True, text=True, check=True)
