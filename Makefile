@@ -20,7 +20,7 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 
 ## run: install facewise and analyse a photo an installed package ships (the HTTP service comes later)
 run: $(VENV)/.installed-run
-	$(VENV)/bin/facewise models
+	$(VENV)/bin/facewise models --prepare
 	$(VENV)/bin/facewise detect-faces "$(SAMPLE)" --attributes ALL --draw out/grace_hopper.png
 	$(VENV)/bin/facewise compare-faces "$(SAMPLE)" "$(SAMPLE)"
 
@@ -34,10 +34,14 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff format --check src tests bench
 
 ## bench: the benchmarks in bench/ (needs ../shared/data/faces for the labelled photos)
+DATA ?= $(abspath ../shared/data/faces)
 bench: $(VENV)/.installed-test
 	$(PY) -m pip install --quiet --no-deps face-recognition==1.3.0 click
-	$(PY) bench/bench_detect.py --data ../shared/data/faces
-	$(PY) bench/accuracy.py --data ../shared/data/faces
+	cd bench && ../$(PY) accuracy.py --data $(DATA)
+	cd bench && ../$(PY) embedder_parity.py --data $(DATA)
+	cd bench && ../$(PY) bench_embed.py
+	cd bench && ../$(PY) bench_detect.py --data $(DATA)
+	cd bench && ../$(PY) bench_end_to_end.py --data $(DATA)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache src/*.egg-info

@@ -123,7 +123,7 @@ def compare_flipped(photos: Photos) -> tuple[Run, Path]:
 
 @pytest.fixture(scope="module")
 def models_json(photos: Photos) -> list[dict[str, Any]]:
-    return run("models", "--json", cwd=photos.folder).json()
+    return run("models", "--json", cwd=photos.folder).json()["models"]
 
 
 def only_face(response: dict[str, Any]) -> dict[str, Any]:
@@ -332,8 +332,10 @@ def test_models_lists_every_model_as_ok(photos: Photos, models_json: list[dict[s
     result = run("models", cwd=photos.folder)
     assert result.returncode == 0, result.stderr
     status_lines = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
-    assert len(status_lines) == MODEL_COUNT
-    assert all(line.startswith("ok ") for line in status_lines), status_lines
+    declared, converted = status_lines[:-1], status_lines[-1]
+    assert len(declared) == MODEL_COUNT
+    assert all(line.startswith("ok ") for line in declared), status_lines
+    assert "dlib-resnet-v1.onnx" in converted
     for model in models_json:
         assert model["name"] in result.stdout
 
@@ -363,3 +365,12 @@ def test_bad_options_are_refused_with_a_message(
     assert result.returncode in (1, 2)
     assert detail in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_models_prepare_converts_into_the_data_dir(photos: Photos, tmp_path: Path) -> None:
+    before = run("models", "--json", "--data-dir", tmp_path, cwd=photos.folder).json()
+    assert before["converted"]["ok"] is False
+    after = run("models", "--json", "--prepare", "--data-dir", tmp_path, cwd=photos.folder)
+    converted = after.json()["converted"]
+    assert converted["ok"] is True and re.fullmatch(r"[0-9a-f]{64}", converted["sha256"])
+    assert (tmp_path / "models" / "dlib-resnet-v1.onnx").is_file()

@@ -13,6 +13,7 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,30 @@ def _write_record(cache_dir: Path, record: dict[str, object]) -> None:
         json.dump(record, out, indent=2)
     os.chmod(temp, 0o644)
     os.replace(temp, cache_dir / RECORD_FILE)
+
+
+@dataclass(frozen=True)
+class CacheStatus:
+    """Whether a verified conversion sits in the cache."""
+
+    ok: bool
+    detail: str
+    sha256: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"ok": self.ok, "detail": self.detail, "sha256": self.sha256}
+
+
+def cache_status(cache_dir: Path) -> CacheStatus:
+    """Check the cached conversion without converting."""
+    path = cache_dir / ONNX_FILE
+    record = _record(cache_dir)
+    if record is None or not path.is_file():
+        return CacheStatus(False, "not converted yet (done on first use, or: models --prepare)")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if record != _expected_record(digest):
+        return CacheStatus(False, "stale or altered: converted again on next use")
+    return CacheStatus(True, f"sha256 {digest[:16]}... ok", digest)
 
 
 def prepare(cache_dir: Path) -> Path:
