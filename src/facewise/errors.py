@@ -4,7 +4,13 @@
     ├── InvalidParameterError     a value is out of range, of the wrong type, or inconsistent
     ├── InvalidImageFormatError   the bytes are not a JPEG or PNG facewise can decode
     ├── ImageTooLargeError        the image exceeds the byte or pixel budget
-    └── ModelError                a model file is missing or fails its checksum (our fault)
+    ├── InvalidPaginationTokenError  a NextToken that facewise did not issue for this listing
+    ├── ResourceNotFoundError     no such collection, user or face
+    ├── ResourceAlreadyExistsError  a collection of that name exists
+    ├── ConflictError             the request clashes with the current state (e.g. a user's faces)
+    ├── IdempotentParameterMismatchError  a ClientRequestToken reused with other parameters
+    ├── ModelError                a model file is missing or fails its checksum (our fault)
+    └── StoreError                the store is damaged or unusable (our fault)
 
 The protocol layer maps each class to one Rekognition error name; nothing else does.
 """
@@ -30,3 +36,27 @@ class ImageTooLargeError(FacewiseError, ValueError):
 
 class ModelError(FacewiseError, RuntimeError):
     """A model pack is missing, damaged, or fails its checksum."""
+
+
+class InvalidPaginationTokenError(FacewiseError, ValueError):
+    """A pagination token that is malformed or was issued for another listing."""
+
+
+class ResourceNotFoundError(FacewiseError, LookupError):
+    """The named collection, user or face does not exist (for this account)."""
+
+
+class ResourceAlreadyExistsError(FacewiseError):
+    """A collection with that name already exists."""
+
+
+class ConflictError(FacewiseError):
+    """The request conflicts with the current state of the resource."""
+
+
+class IdempotentParameterMismatchError(FacewiseError):
+    """A ClientRequestToken was reused with different parameters."""
+
+
+class StoreError(FacewiseError, RuntimeError):
+    """The store cannot be used: damaged, locked for too long, or from a newer facewise."""

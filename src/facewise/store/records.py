@@ -1,0 +1,62 @@
+"""Rows of the face store as typed values (no AWS names: the protocol layer renames them)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class CollectionRecord:
+    """A collection: a named set of faces bound to one face model version."""
+
+    row_id: int
+    account: str
+    name: str
+    face_model_version: str
+    created_at_ms: int
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewFace:
+    """A face about to be stored: where it was, how sure the detector was, its descriptor."""
+
+    image_id: str
+    external_image_id: str | None
+    box_ratio: tuple[float, float, float, float]  # left, top, width, height (0-1)
+    confidence: float  # 0-1
+    embedding: np.ndarray = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class StoredFace:
+    """A face in a collection."""
+
+    row_id: int
+    face_id: str
+    image_id: str
+    external_image_id: str | None
+    box_ratio: tuple[float, float, float, float]
+    confidence: float
+    user_id: str | None
+    created_at_ms: int
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """A user of a collection: a person, to whom faces are associated."""
+
+    user_id: str
+    status: str  # "created" (no faces yet) or "active"
+    face_count: int
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of a collection's change log: a face row added to or removed from it."""
+
+    seq: int
+    face_row_id: int
+    added: bool

@@ -1,0 +1,531 @@
+"""The embedded FaceStore: one SQLite database in WAL mode.
+
+Writes take SQLite's write lock up front (BEGIN IMMEDIATE) and are serialised inside the
+process too, so there is one writer at a time across processes; reads run in parallel, each
+thread on its own connection. Every face added or removed is also written to a change log in
+the same transaction: vector indexes replay it to catch up, so a crash between the commit
+and an index update loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from facewise.errors import (
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+    StoreError,
+)
+from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace, UserRecord
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+DESCRIPTOR_BYTES = 128 * 4
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    row_id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    face_model_version TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    UNIQUE (account, name)
+);
+CREATE TABLE IF NOT EXISTS faces (
+    row_id INTEGER PRIMARY KEY,
+    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
+    face_id TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    external_image_id TEXT,
+    box_left REAL NOT NULL, box_top REAL NOT NULL,
+    box_width REAL NOT NULL, box_height REAL NOT NULL,
+    confidence REAL NOT NULL,
+    user_id TEXT,
+    created_at_ms INTEGER NOT NULL,
+    embedding BLOB NOT NULL CHECK (length(embedding) = 512)
+);
+CREATE INDEX IF NOT EXISTS faces_by_collection ON faces (collection_row_id, face_id);
+CREATE INDEX IF NOT EXISTS faces_by_user ON faces (collection_row_id, user_id, face_id);
+CREATE TABLE IF NOT EXISTS users (
+    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (collection_row_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS request_tokens (
+    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
+    token TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (collection_row_id, token)
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_row_id INTEGER NOT NULL,
+    face_row_id INTEGER NOT NULL,
+    added INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection_row_id, seq);
+"""
+
+_FACE_COLUMNS = (
+    "row_id, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
+    "confidence, user_id, created_at_ms"
+)
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _face(row: sqlite3.Row | tuple) -> StoredFace:
+    return StoredFace(
+        row_id=row[0],
+        face_id=row[1],
+        image_id=row[2],
+        external_image_id=row[3],
+        box_ratio=(row[4], row[5], row[6], row[7]),
+        confidence=row[8],
+        user_id=row[9],
+        created_at_ms=row[10],
+    )
+
+
+def _collection(row: tuple) -> CollectionRecord:
+    return CollectionRecord(
+        row_id=row[0],
+        account=row[1],
+        name=row[2],
+        face_model_version=row[3],
+        created_at_ms=row[4],
+        tags=json.loads(row[5]),
+    )
+
+
+class SqliteFaceStore:
+    """Collections, faces, users and the change log in one SQLite file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        connection = self._connection()
+        connection.executescript(SCHEMA)
+        version = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if version is None:
+            with self.write() as db:
+                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        elif int(version[0]) > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path} has schema {version[0]}, newer than this facewise ({SCHEMA_VERSION})"
+            )
+
+    # -- connections and transactions -------------------------------------------------------
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            try:
+                connection = sqlite3.connect(
+                    self.path,
+                    timeout=BUSY_TIMEOUT_MS / 1000,
+                    isolation_level=None,
+                    check_same_thread=False,
+                )
+                connection.execute("PRAGMA journal_mode = WAL")
+                connection.execute("PRAGMA synchronous = FULL")
+                connection.execute("PRAGMA foreign_keys = ON")
+                connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            except sqlite3.DatabaseError as error:
+                raise StoreError(f"cannot open {self.path}: {error}") from error
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: all of it commits, or none of it (also on a crash)."""
+        db = self._connection()
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A consistent snapshot for several reads."""
+        db = self._connection()
+        db.execute("BEGIN")
+        try:
+            yield db
+        finally:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- collections --------------------------------------------------------------------------
+
+    def create_collection(
+        self, account: str, name: str, face_model_version: str, tags: dict[str, str]
+    ) -> CollectionRecord:
+        try:
+            with self.write() as db:
+                cursor = db.execute(
+                    "INSERT INTO collections (account, name, face_model_version, created_at_ms, "
+                    "tags) VALUES (?, ?, ?, ?, ?)",
+                    (account, name, face_model_version, _now_ms(), json.dumps(tags)),
+                )
+                row_id = cursor.lastrowid
+        except sqlite3.IntegrityError:
+            raise ResourceAlreadyExistsError(f"collection {name!r} already exists") from None
+        return self.collection_by_row(row_id)
+
+    def collection_by_row(self, row_id: int | None) -> CollectionRecord:
+        row = (
+            self._connection()
+            .execute("SELECT * FROM collections WHERE row_id = ?", (row_id,))
+            .fetchone()
+        )
+        if row is None:
+            raise ResourceNotFoundError(f"collection #{row_id} not found")
+        return _collection(row)
+
+    def collection(self, account: str, name: str) -> CollectionRecord:
+        row = (
+            self._connection()
+            .execute("SELECT * FROM collections WHERE account = ? AND name = ?", (account, name))
+            .fetchone()
+        )
+        if row is None:
+            raise ResourceNotFoundError(f"collection {name!r} not found")
+        return _collection(row)
+
+    def collections(self, account: str, after: str | None, limit: int) -> list[CollectionRecord]:
+        """Collections by name, starting after ``after``."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT * FROM collections WHERE account = ? AND name > ? ORDER BY name LIMIT ?",
+                (account, after or "", limit),
+            )
+            .fetchall()
+        )
+        return [_collection(row) for row in rows]
+
+    def delete_collection(self, account: str, name: str) -> CollectionRecord:
+        with self.write() as db:
+            record = self.collection(account, name)
+            db.execute("DELETE FROM faces WHERE collection_row_id = ?", (record.row_id,))
+            db.execute("DELETE FROM users WHERE collection_row_id = ?", (record.row_id,))
+            db.execute("DELETE FROM request_tokens WHERE collection_row_id = ?", (record.row_id,))
+            db.execute("DELETE FROM changes WHERE collection_row_id = ?", (record.row_id,))
+            db.execute("DELETE FROM collections WHERE row_id = ?", (record.row_id,))
+        return record
+
+    def counts(self, collection: CollectionRecord) -> tuple[int, int]:
+        """(faces, users) in the collection."""
+        with self.read() as db:
+            faces = db.execute(
+                "SELECT count(*) FROM faces WHERE collection_row_id = ?", (collection.row_id,)
+            ).fetchone()[0]
+            users = db.execute(
+                "SELECT count(*) FROM users WHERE collection_row_id = ?", (collection.row_id,)
+            ).fetchone()[0]
+        return faces, users
+
+    # -- faces ----------------------------------------------------------------------------------
+
+    def add_faces(self, collection: CollectionRecord, faces: Sequence[NewFace]) -> list[StoredFace]:
+        """Store the faces of one image, all or none."""
+        now = _now_ms()
+        stored = []
+        with self.write() as db:
+            self._require_collection(db, collection)
+            for face in faces:
+                embedding = np.ascontiguousarray(face.embedding, dtype="<f4")
+                if embedding.shape != (128,) or not np.isfinite(embedding).all():
+                    raise StoreError(f"refusing a descriptor of shape {embedding.shape}")
+                face_id = str(uuid.uuid4())
+                cursor = db.execute(
+                    "INSERT INTO faces (collection_row_id, face_id, image_id, external_image_id, "
+                    "box_left, box_top, box_width, box_height, confidence, user_id, "
+                    "created_at_ms, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                    (
+                        collection.row_id,
+                        face_id,
+                        face.image_id,
+                        face.external_image_id,
+                        *face.box_ratio,
+                        face.confidence,
+                        now,
+                        embedding.tobytes(),
+                    ),
+                )
+                row_id = int(cursor.lastrowid or 0)
+                db.execute(
+                    "INSERT INTO changes (collection_row_id, face_row_id, added) VALUES (?, ?, 1)",
+                    (collection.row_id, row_id),
+                )
+                stored.append(
+                    StoredFace(
+                        row_id,
+                        face_id,
+                        face.image_id,
+                        face.external_image_id,
+                        face.box_ratio,
+                        face.confidence,
+                        None,
+                        now,
+                    )
+                )
+        return stored
+
+    @staticmethod
+    def _require_collection(db: sqlite3.Connection, collection: CollectionRecord) -> None:
+        row = db.execute(
+            "SELECT 1 FROM collections WHERE row_id = ?", (collection.row_id,)
+        ).fetchone()
+        if row is None:
+            raise ResourceNotFoundError(f"collection {collection.name!r} not found")
+
+    def faces(
+        self,
+        collection: CollectionRecord,
+        after_face_id: str | None = None,
+        limit: int = 1000,
+        user_id: str | None = None,
+        face_ids: Sequence[str] | None = None,
+    ) -> list[StoredFace]:
+        """Faces by FaceId, after ``after_face_id``, optionally of one user or among face_ids."""
+        sql = f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_row_id = ? AND face_id > ?"
+        params: list[object] = [collection.row_id, after_face_id or ""]
+        if user_id is not None:
+            sql += " AND user_id = ?"
+            params.append(user_id)
+        if face_ids is not None:
+            sql += f" AND face_id IN ({','.join('?' * len(face_ids))})"
+            params.extend(face_ids)
+        sql += " ORDER BY face_id LIMIT ?"
+        params.append(limit)
+        return [_face(row) for row in self._connection().execute(sql, params).fetchall()]
+
+    def faces_by_row(
+        self, collection: CollectionRecord, row_ids: Sequence[int]
+    ) -> dict[int, StoredFace]:
+        if not len(row_ids):
+            return {}
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_row_id = ? AND row_id IN "
+                f"({','.join('?' * len(row_ids))})",
+                [collection.row_id, *map(int, row_ids)],
+            )
+            .fetchall()
+        )
+        return {row[0]: _face(row) for row in rows}
+
+    def face_with_embedding(
+        self, collection: CollectionRecord, face_id: str
+    ) -> tuple[StoredFace, np.ndarray]:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {_FACE_COLUMNS}, embedding FROM faces WHERE collection_row_id = ? "
+                "AND face_id = ?",
+                (collection.row_id, face_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise ResourceNotFoundError(f"face {face_id} not found in {collection.name!r}")
+        return _face(row), np.frombuffer(row[11], dtype="<f4").astype(np.float32)
+
+    def embeddings(
+        self, collection: CollectionRecord, row_ids: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(row ids, descriptors) of the given faces, or of every face in the collection."""
+        sql = "SELECT row_id, embedding FROM faces WHERE collection_row_id = ?"
+        params: list[object] = [collection.row_id]
+        if row_ids is not None:
+            if not len(row_ids):
+                return np.zeros(0, np.int64), np.zeros((0, 128), np.float32)
+            sql += f" AND row_id IN ({','.join('?' * len(row_ids))})"
+            params.extend(map(int, row_ids))
+        rows = self._connection().execute(sql, params).fetchall()
+        keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        blob = b"".join(r[1] for r in rows)
+        vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), 128).astype(np.float32)
+        return keys, vectors
+
+    def delete_faces(
+        self, collection: CollectionRecord, face_ids: Sequence[str]
+    ) -> list[StoredFace]:
+        """Delete these faces (vector, metadata, user association); returns those deleted."""
+        with self.write() as db:
+            self._require_collection(db, collection)
+            found = self.faces(collection, face_ids=list(face_ids), limit=len(face_ids))
+            for face in found:
+                db.execute("DELETE FROM faces WHERE row_id = ?", (face.row_id,))
+                db.execute(
+                    "INSERT INTO changes (collection_row_id, face_row_id, added) VALUES (?, ?, 0)",
+                    (collection.row_id, face.row_id),
+                )
+        return found
+
+    # -- change log -------------------------------------------------------------------------------
+
+    def changes_since(self, collection: CollectionRecord, seq: int) -> list[Change]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT seq, face_row_id, added FROM changes "
+                "WHERE collection_row_id = ? AND seq > ? "
+                "ORDER BY seq",
+                (collection.row_id, seq),
+            )
+            .fetchall()
+        )
+        return [Change(row[0], row[1], bool(row[2])) for row in rows]
+
+    def last_change(self, collection: CollectionRecord) -> int:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT max(seq) FROM changes WHERE collection_row_id = ?", (collection.row_id,)
+            )
+            .fetchone()
+        )
+        return int(row[0] or 0)
+
+    def forget_changes(self, collection: CollectionRecord, up_to_seq: int) -> None:
+        """Drop log entries a durable index snapshot already includes."""
+        with self.write() as db:
+            db.execute(
+                "DELETE FROM changes WHERE collection_row_id = ? AND seq <= ?",
+                (collection.row_id, up_to_seq),
+            )
+
+    # -- users ----------------------------------------------------------------------------------
+
+    def user(self, collection: CollectionRecord, user_id: str) -> UserRecord:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT u.user_id, (SELECT count(*) FROM faces f WHERE f.collection_row_id = "
+                "u.collection_row_id AND f.user_id = u.user_id) FROM users u "
+                "WHERE u.collection_row_id = ? AND u.user_id = ?",
+                (collection.row_id, user_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise ResourceNotFoundError(f"user {user_id!r} not found in {collection.name!r}")
+        return UserRecord(row[0], "active" if row[1] else "created", row[1])
+
+    def users(
+        self, collection: CollectionRecord, after: str | None, limit: int
+    ) -> list[UserRecord]:
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT u.user_id, (SELECT count(*) FROM faces f WHERE f.collection_row_id = "
+                "u.collection_row_id AND f.user_id = u.user_id) FROM users u "
+                "WHERE u.collection_row_id = ? AND u.user_id > ? ORDER BY u.user_id LIMIT ?",
+                (collection.row_id, after or "", limit),
+            )
+            .fetchall()
+        )
+        return [UserRecord(r[0], "active" if r[1] else "created", r[1]) for r in rows]
+
+    def create_user(
+        self, db: sqlite3.Connection, collection: CollectionRecord, user_id: str
+    ) -> bool:
+        """Inside a write transaction: add the user; False if it already exists."""
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO users (collection_row_id, user_id, created_at_ms) "
+            "VALUES (?, ?, ?)",
+            (collection.row_id, user_id, _now_ms()),
+        )
+        return cursor.rowcount == 1
+
+    def delete_user(
+        self, db: sqlite3.Connection, collection: CollectionRecord, user_id: str
+    ) -> bool:
+        """Inside a write transaction: remove the user and unlink its faces."""
+        db.execute(
+            "UPDATE faces SET user_id = NULL WHERE collection_row_id = ? AND user_id = ?",
+            (collection.row_id, user_id),
+        )
+        cursor = db.execute(
+            "DELETE FROM users WHERE collection_row_id = ? AND user_id = ?",
+            (collection.row_id, user_id),
+        )
+        return cursor.rowcount == 1
+
+    def set_face_user(self, db: sqlite3.Connection, face: StoredFace, user_id: str | None) -> None:
+        db.execute("UPDATE faces SET user_id = ? WHERE row_id = ?", (user_id, face.row_id))
+
+    def user_face_rows(self, collection: CollectionRecord) -> dict[int, str]:
+        """Row id to user id, for every face associated with a user."""
+        rows = (
+            self._connection()
+            .execute(
+                "SELECT row_id, user_id FROM faces "
+                "WHERE collection_row_id = ? AND user_id IS NOT NULL",
+                (collection.row_id,),
+            )
+            .fetchall()
+        )
+        return {row[0]: row[1] for row in rows}
+
+    # -- idempotency tokens -------------------------------------------------------------------
+
+    def token_result(
+        self, db: sqlite3.Connection, collection: CollectionRecord, token: str
+    ) -> tuple[str, str] | None:
+        """(fingerprint, result JSON) stored for a ClientRequestToken, if any."""
+        row = db.execute(
+            "SELECT fingerprint, result FROM request_tokens WHERE collection_row_id = ? "
+            "AND token = ?",
+            (collection.row_id, token),
+        ).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def remember_token(
+        self,
+        db: sqlite3.Connection,
+        collection: CollectionRecord,
+        token: str,
+        fingerprint: str,
+        result: str,
+    ) -> None:
+        db.execute(
+            "INSERT INTO request_tokens VALUES (?, ?, ?, ?, ?)",
+            (collection.row_id, token, fingerprint, result, _now_ms()),
+        )
