@@ -243,6 +243,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_data_dir(models)
     models.set_defaults(run=_models)
+
+    from facewise.cli.collections import add_commands
+
+    add_commands(commands, _add_data_dir)
     return parser
 
 

@@ -40,6 +40,7 @@ CREATE TABLE IF NOT EXISTS collections (
     face_model_version TEXT NOT NULL,
     created_at_ms INTEGER NOT NULL,
     tags TEXT NOT NULL,
+    compacted_seq INTEGER NOT NULL DEFAULT 0,
     UNIQUE (account, name)
 );
 CREATE TABLE IF NOT EXISTS faces (
@@ -57,6 +58,7 @@ CREATE TABLE IF NOT EXISTS faces (
 );
 CREATE INDEX IF NOT EXISTS faces_by_collection ON faces (collection_row_id, face_id);
 CREATE INDEX IF NOT EXISTS faces_by_user ON faces (collection_row_id, user_id, face_id);
+CREATE INDEX IF NOT EXISTS faces_by_external_id ON faces (collection_row_id, external_image_id);
 CREATE TABLE IF NOT EXISTS users (
     collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
     user_id TEXT NOT NULL,
@@ -111,7 +113,7 @@ def _collection(row: tuple) -> CollectionRecord:
         face_model_version=row[3],
         created_at_ms=row[4],
         tags=json.loads(row[5]),
-    )
+    )  # row[6] is compacted_seq, internal to the change log
 
 
 class SqliteFaceStore:
@@ -173,8 +175,11 @@ class SqliteFaceStore:
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
-        """A consistent snapshot for several reads."""
+        """A consistent snapshot for several reads (nested calls share the outer one)."""
         db = self._connection()
+        if db.in_transaction:
+            yield db
+            return
         db.execute("BEGIN")
         try:
             yield db
@@ -334,6 +339,18 @@ class SqliteFaceStore:
         params.append(limit)
         return [_face(row) for row in self._connection().execute(sql, params).fetchall()]
 
+    def has_external_image_id(self, collection: CollectionRecord, external_image_id: str) -> bool:
+        """Whether any face in the collection came from an image with this ExternalImageId."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT 1 FROM faces WHERE collection_row_id = ? AND external_image_id = ? LIMIT 1",
+                (collection.row_id, external_image_id),
+            )
+            .fetchone()
+        )
+        return row is not None
+
     def faces_by_row(
         self, collection: CollectionRecord, row_ids: Sequence[int]
     ) -> dict[int, StoredFace]:
@@ -424,12 +441,30 @@ class SqliteFaceStore:
         return int(row[0] or 0)
 
     def forget_changes(self, collection: CollectionRecord, up_to_seq: int) -> None:
-        """Drop log entries a durable index snapshot already includes."""
+        """Drop log entries a durable index snapshot already includes. Indexes older than
+        ``compacted_seq`` can no longer catch up from the log and must reload a snapshot."""
         with self.write() as db:
             db.execute(
                 "DELETE FROM changes WHERE collection_row_id = ? AND seq <= ?",
                 (collection.row_id, up_to_seq),
             )
+            db.execute(
+                "UPDATE collections SET compacted_seq = max(compacted_seq, ?) WHERE row_id = ?",
+                (up_to_seq, collection.row_id),
+            )
+
+    def log_state(self, collection: CollectionRecord) -> tuple[int, int]:
+        """(compacted_seq, last seq) of the collection's change log."""
+        with self.read() as db:
+            row = db.execute(
+                "SELECT compacted_seq FROM collections WHERE row_id = ?", (collection.row_id,)
+            ).fetchone()
+            if row is None:
+                raise ResourceNotFoundError(f"collection {collection.name!r} not found")
+            last = db.execute(
+                "SELECT max(seq) FROM changes WHERE collection_row_id = ?", (collection.row_id,)
+            ).fetchone()[0]
+        return int(row[0]), int(last or row[0])
 
     # -- users ----------------------------------------------------------------------------------
 

@@ -1,0 +1,139 @@
+"""Per-collection vector indexes kept in step with the store.
+
+The store is the truth; an index is a cache of it. Opening a collection's index loads its
+last snapshot and replays the store's change log from the snapshot's watermark (or rebuilds
+from every face when there is no usable snapshot). Before each search the index catches up
+with changes other threads or processes committed since. Snapshots are written atomically
+every ``snapshot_every`` changes, and only then are the replayed log entries dropped.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from facewise.errors import FacewiseError
+from facewise.store.protocols import VectorIndex
+from facewise.store.records import Change, CollectionRecord
+from facewise.store.sqlite_store import SqliteFaceStore
+from facewise.store.vectors import AutoIndex, load_index
+
+
+@dataclass
+class _Entry:
+    index: VectorIndex
+    watermark: int  # last change seq the index includes
+    saved_watermark: int  # watermark of the newest snapshot on disk
+    lock: threading.RLock
+
+
+def _net_effect(changes: list[Change]) -> tuple[list[int], list[int]]:
+    """Keys whose last change added them, and keys whose last change removed them."""
+    last: dict[int, bool] = {}
+    for change in changes:
+        last[change.face_row_id] = change.added
+    added = [key for key, is_added in last.items() if is_added]
+    removed = [key for key, is_added in last.items() if not is_added]
+    return added, removed
+
+
+class CollectionIndexes:
+    """Opens, updates, snapshots and drops the vector index of each collection.
+
+    snapshot_every: changes between snapshots. Lower makes reopening faster (less log to
+    replay) and costs more writes while indexing.
+    """
+
+    def __init__(self, store: SqliteFaceStore, folder: Path, snapshot_every: int = 5000) -> None:
+        self.store = store
+        self.folder = Path(folder)
+        self.snapshot_every = snapshot_every
+        self._entries: dict[int, _Entry] = {}
+        self._lock = threading.Lock()
+
+    def _path(self, collection: CollectionRecord) -> Path:
+        return self.folder / f"collection-{collection.row_id}" / "vectors"
+
+    def synced(self, collection: CollectionRecord) -> VectorIndex:
+        """The collection's index, including every change committed before this call."""
+        with self._lock:
+            entry = self._entries.get(collection.row_id)
+            if entry is None:
+                entry = self._open(collection)
+                self._entries[collection.row_id] = entry
+        with entry.lock:
+            compacted, last = self.store.log_state(collection)
+            if entry.watermark < compacted:  # another process dropped log we still needed
+                fresh = self._open(collection)
+                entry.index, entry.watermark = fresh.index, fresh.watermark
+                entry.saved_watermark = fresh.saved_watermark
+            if last > entry.watermark:
+                self._replay(collection, entry)
+            if entry.watermark - entry.saved_watermark >= self.snapshot_every:
+                self._snapshot(collection, entry)
+            return entry.index
+
+    def _open(self, collection: CollectionRecord) -> _Entry:
+        path = self._path(collection)
+        try:
+            index, watermark = load_index(path)
+            compacted, last = self.store.log_state(collection)
+            if watermark < compacted or watermark > last:
+                raise FacewiseError("snapshot does not fit the change log")
+        except (FacewiseError, OSError, ValueError):
+            return self._rebuild(collection)
+        entry = _Entry(index, watermark, watermark, threading.RLock())
+        self._replay(collection, entry)
+        return entry
+
+    def _rebuild(self, collection: CollectionRecord) -> _Entry:
+        with self.store.read():
+            _, last = self.store.log_state(collection)
+            keys, vectors = self.store.embeddings(collection)
+        index = AutoIndex()
+        if len(keys):
+            index.add(keys, vectors)
+        return _Entry(index, last, -1, threading.RLock())
+
+    def _replay(self, collection: CollectionRecord, entry: _Entry) -> None:
+        changes = self.store.changes_since(collection, entry.watermark)
+        if not changes:
+            return
+        added, removed = _net_effect(changes)
+        if removed:
+            entry.index.remove(np.asarray(removed, dtype=np.int64))
+        if added:
+            keys, vectors = self.store.embeddings(collection, added)
+            if len(keys):
+                entry.index.add(keys, vectors)
+        entry.watermark = changes[-1].seq
+
+    def _snapshot(self, collection: CollectionRecord, entry: _Entry) -> None:
+        path = self._path(collection)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        entry.index.save(path, entry.watermark)
+        entry.saved_watermark = entry.watermark
+        self.store.forget_changes(collection, entry.watermark)
+
+    def save_all(self) -> None:
+        """Snapshot every open index that has unsaved changes (e.g. on shutdown)."""
+        with self._lock:
+            entries = list(self._entries.items())
+        for row_id, entry in entries:
+            with entry.lock:
+                if entry.watermark != entry.saved_watermark:
+                    try:
+                        collection = self.store.collection_by_row(row_id)
+                    except FacewiseError:
+                        continue
+                    self._snapshot(collection, entry)
+
+    def drop(self, collection: CollectionRecord) -> None:
+        """Forget a deleted collection's index, in memory and on disk."""
+        with self._lock:
+            self._entries.pop(collection.row_id, None)
+        shutil.rmtree(self._path(collection).parent, ignore_errors=True)
