@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -25,71 +24,14 @@ from facewise.errors import (
     ResourceNotFoundError,
     StoreError,
 )
-from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace, UserRecord
-
-SCHEMA_VERSION = 1
-BUSY_TIMEOUT_MS = 30_000
-DESCRIPTOR_BYTES = 128 * 4
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS collections (
-    row_id INTEGER PRIMARY KEY,
-    account TEXT NOT NULL,
-    name TEXT NOT NULL,
-    face_model_version TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    tags TEXT NOT NULL,
-    compacted_seq INTEGER NOT NULL DEFAULT 0,
-    UNIQUE (account, name)
-);
-CREATE TABLE IF NOT EXISTS faces (
-    row_id INTEGER PRIMARY KEY,
-    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
-    face_id TEXT NOT NULL UNIQUE,
-    image_id TEXT NOT NULL,
-    external_image_id TEXT,
-    box_left REAL NOT NULL, box_top REAL NOT NULL,
-    box_width REAL NOT NULL, box_height REAL NOT NULL,
-    confidence REAL NOT NULL,
-    user_id TEXT,
-    created_at_ms INTEGER NOT NULL,
-    embedding BLOB NOT NULL CHECK (length(embedding) = 512)
-);
-CREATE INDEX IF NOT EXISTS faces_by_collection ON faces (collection_row_id, face_id);
-CREATE INDEX IF NOT EXISTS faces_by_user ON faces (collection_row_id, user_id, face_id);
-CREATE INDEX IF NOT EXISTS faces_by_external_id ON faces (collection_row_id, external_image_id);
-CREATE TABLE IF NOT EXISTS users (
-    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
-    user_id TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (collection_row_id, user_id)
-);
-CREATE TABLE IF NOT EXISTS request_tokens (
-    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
-    token TEXT NOT NULL,
-    fingerprint TEXT NOT NULL,
-    result TEXT NOT NULL,
-    created_at_ms INTEGER NOT NULL,
-    PRIMARY KEY (collection_row_id, token)
-);
-CREATE TABLE IF NOT EXISTS changes (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    collection_row_id INTEGER NOT NULL,
-    face_row_id INTEGER NOT NULL,
-    added INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection_row_id, seq);
-"""
+from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace
+from facewise.store.sqlite_schema import BUSY_TIMEOUT_MS, SCHEMA, SCHEMA_VERSION, now_ms
+from facewise.store.sqlite_users import SqliteUsers
 
 _FACE_COLUMNS = (
     "row_id, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
     "confidence, user_id, created_at_ms"
 )
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 def _face(row: sqlite3.Row | tuple) -> StoredFace:
@@ -116,7 +58,7 @@ def _collection(row: tuple) -> CollectionRecord:
     )  # row[6] is compacted_seq, internal to the change log
 
 
-class SqliteFaceStore:
+class SqliteFaceStore(SqliteUsers):
     """Collections, faces, users and the change log in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
@@ -203,7 +145,7 @@ class SqliteFaceStore:
                 cursor = db.execute(
                     "INSERT INTO collections (account, name, face_model_version, created_at_ms, "
                     "tags) VALUES (?, ?, ?, ?, ?)",
-                    (account, name, face_model_version, _now_ms(), json.dumps(tags)),
+                    (account, name, face_model_version, now_ms(), json.dumps(tags)),
                 )
                 row_id = cursor.lastrowid
         except sqlite3.IntegrityError:
@@ -267,7 +209,7 @@ class SqliteFaceStore:
 
     def add_faces(self, collection: CollectionRecord, faces: Sequence[NewFace]) -> list[StoredFace]:
         """Store the faces of one image, all or none."""
-        now = _now_ms()
+        now = now_ms()
         stored = []
         with self.write() as db:
             self._require_collection(db, collection)
@@ -465,102 +407,3 @@ class SqliteFaceStore:
                 "SELECT max(seq) FROM changes WHERE collection_row_id = ?", (collection.row_id,)
             ).fetchone()[0]
         return int(row[0]), int(last or row[0])
-
-    # -- users ----------------------------------------------------------------------------------
-
-    def user(self, collection: CollectionRecord, user_id: str) -> UserRecord:
-        row = (
-            self._connection()
-            .execute(
-                "SELECT u.user_id, (SELECT count(*) FROM faces f WHERE f.collection_row_id = "
-                "u.collection_row_id AND f.user_id = u.user_id) FROM users u "
-                "WHERE u.collection_row_id = ? AND u.user_id = ?",
-                (collection.row_id, user_id),
-            )
-            .fetchone()
-        )
-        if row is None:
-            raise ResourceNotFoundError(f"user {user_id!r} not found in {collection.name!r}")
-        return UserRecord(row[0], "active" if row[1] else "created", row[1])
-
-    def users(
-        self, collection: CollectionRecord, after: str | None, limit: int
-    ) -> list[UserRecord]:
-        rows = (
-            self._connection()
-            .execute(
-                "SELECT u.user_id, (SELECT count(*) FROM faces f WHERE f.collection_row_id = "
-                "u.collection_row_id AND f.user_id = u.user_id) FROM users u "
-                "WHERE u.collection_row_id = ? AND u.user_id > ? ORDER BY u.user_id LIMIT ?",
-                (collection.row_id, after or "", limit),
-            )
-            .fetchall()
-        )
-        return [UserRecord(r[0], "active" if r[1] else "created", r[1]) for r in rows]
-
-    def create_user(
-        self, db: sqlite3.Connection, collection: CollectionRecord, user_id: str
-    ) -> bool:
-        """Inside a write transaction: add the user; False if it already exists."""
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO users (collection_row_id, user_id, created_at_ms) "
-            "VALUES (?, ?, ?)",
-            (collection.row_id, user_id, _now_ms()),
-        )
-        return cursor.rowcount == 1
-
-    def delete_user(
-        self, db: sqlite3.Connection, collection: CollectionRecord, user_id: str
-    ) -> bool:
-        """Inside a write transaction: remove the user and unlink its faces."""
-        db.execute(
-            "UPDATE faces SET user_id = NULL WHERE collection_row_id = ? AND user_id = ?",
-            (collection.row_id, user_id),
-        )
-        cursor = db.execute(
-            "DELETE FROM users WHERE collection_row_id = ? AND user_id = ?",
-            (collection.row_id, user_id),
-        )
-        return cursor.rowcount == 1
-
-    def set_face_user(self, db: sqlite3.Connection, face: StoredFace, user_id: str | None) -> None:
-        db.execute("UPDATE faces SET user_id = ? WHERE row_id = ?", (user_id, face.row_id))
-
-    def user_face_rows(self, collection: CollectionRecord) -> dict[int, str]:
-        """Row id to user id, for every face associated with a user."""
-        rows = (
-            self._connection()
-            .execute(
-                "SELECT row_id, user_id FROM faces "
-                "WHERE collection_row_id = ? AND user_id IS NOT NULL",
-                (collection.row_id,),
-            )
-            .fetchall()
-        )
-        return {row[0]: row[1] for row in rows}
-
-    # -- idempotency tokens -------------------------------------------------------------------
-
-    def token_result(
-        self, db: sqlite3.Connection, collection: CollectionRecord, token: str
-    ) -> tuple[str, str] | None:
-        """(fingerprint, result JSON) stored for a ClientRequestToken, if any."""
-        row = db.execute(
-            "SELECT fingerprint, result FROM request_tokens WHERE collection_row_id = ? "
-            "AND token = ?",
-            (collection.row_id, token),
-        ).fetchone()
-        return (row[0], row[1]) if row else None
-
-    def remember_token(
-        self,
-        db: sqlite3.Connection,
-        collection: CollectionRecord,
-        token: str,
-        fingerprint: str,
-        result: str,
-    ) -> None:
-        db.execute(
-            "INSERT INTO request_tokens VALUES (?, ?, ?, ?, ?)",
-            (collection.row_id, token, fingerprint, result, _now_ms()),
-        )

@@ -1,0 +1,63 @@
+"""The embedded store's SQLite schema and its shared helpers."""
+
+import time
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_MS = 30_000
+DESCRIPTOR_BYTES = 128 * 4
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS collections (
+    row_id INTEGER PRIMARY KEY,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    face_model_version TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    tags TEXT NOT NULL,
+    compacted_seq INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (account, name)
+);
+CREATE TABLE IF NOT EXISTS faces (
+    row_id INTEGER PRIMARY KEY,
+    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
+    face_id TEXT NOT NULL UNIQUE,
+    image_id TEXT NOT NULL,
+    external_image_id TEXT,
+    box_left REAL NOT NULL, box_top REAL NOT NULL,
+    box_width REAL NOT NULL, box_height REAL NOT NULL,
+    confidence REAL NOT NULL,
+    user_id TEXT,
+    created_at_ms INTEGER NOT NULL,
+    embedding BLOB NOT NULL CHECK (length(embedding) = 512)
+);
+CREATE INDEX IF NOT EXISTS faces_by_collection ON faces (collection_row_id, face_id);
+CREATE INDEX IF NOT EXISTS faces_by_user ON faces (collection_row_id, user_id, face_id);
+CREATE INDEX IF NOT EXISTS faces_by_external_id ON faces (collection_row_id, external_image_id);
+CREATE TABLE IF NOT EXISTS users (
+    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
+    user_id TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (collection_row_id, user_id)
+);
+CREATE TABLE IF NOT EXISTS request_tokens (
+    collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
+    token TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    result TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (collection_row_id, token)
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_row_id INTEGER NOT NULL,
+    face_row_id INTEGER NOT NULL,
+    added INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection_row_id, seq);
+"""
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds, as stored in created_at_ms columns."""
+    return int(time.time() * 1000)
