@@ -9,10 +9,20 @@ came after.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+
+from facewise.store.records import (
+    Change,
+    CollectionRecord,
+    NewFace,
+    StoredFace,
+    UserRecord,
+)
 
 DESCRIPTOR_DIM = 128
 
@@ -40,3 +50,98 @@ class VectorIndex(Protocol):
     def save(self, path: Path, watermark: int) -> None:
         """Write a snapshot atomically (a crash leaves the old snapshot or the new, never half)."""
         ...
+
+
+class FaceStore(Protocol):
+    """Collections, faces, users and the change log: the source of truth.
+
+    Implementations: SqliteFaceStore (embedded). Write methods are atomic; the methods taking
+    ``db`` run inside the transaction opened by ``write()``.
+    """
+
+    def write(self) -> AbstractContextManager[Any]:
+        """One write transaction (one writer at a time across threads and processes)."""
+        ...
+
+    def read(self) -> AbstractContextManager[Any]:
+        """A consistent snapshot for several reads."""
+        ...
+
+    def close(self) -> None: ...
+
+    def create_collection(
+        self, account: str, name: str, face_model_version: str, tags: dict[str, str]
+    ) -> CollectionRecord: ...
+
+    def collection(self, account: str, name: str) -> CollectionRecord: ...
+
+    def collection_by_row(self, row_id: int) -> CollectionRecord: ...
+
+    def collections(
+        self, account: str, after: str | None, limit: int
+    ) -> list[CollectionRecord]: ...
+
+    def delete_collection(self, account: str, name: str) -> CollectionRecord: ...
+
+    def counts(self, collection: CollectionRecord) -> tuple[int, int]: ...
+
+    def add_faces(
+        self, collection: CollectionRecord, faces: Sequence[NewFace]
+    ) -> list[StoredFace]: ...
+
+    def faces(
+        self,
+        collection: CollectionRecord,
+        after_face_id: str | None = None,
+        limit: int = 1000,
+        user_id: str | None = None,
+        face_ids: Sequence[str] | None = None,
+    ) -> list[StoredFace]: ...
+
+    def faces_by_row(
+        self, collection: CollectionRecord, row_ids: Sequence[int]
+    ) -> dict[int, StoredFace]: ...
+
+    def face_with_embedding(
+        self, collection: CollectionRecord, face_id: str
+    ) -> tuple[StoredFace, np.ndarray]: ...
+
+    def embeddings(
+        self, collection: CollectionRecord, row_ids: Sequence[int] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def has_external_image_id(
+        self, collection: CollectionRecord, external_image_id: str
+    ) -> bool: ...
+
+    def delete_faces(
+        self, collection: CollectionRecord, face_ids: Sequence[str]
+    ) -> list[StoredFace]: ...
+
+    def changes_since(self, collection: CollectionRecord, seq: int) -> list[Change]: ...
+
+    def log_state(self, collection: CollectionRecord) -> tuple[int, int]: ...
+
+    def forget_changes(self, collection: CollectionRecord, up_to_seq: int) -> None: ...
+
+    def user(self, collection: CollectionRecord, user_id: str) -> UserRecord: ...
+
+    def users(
+        self, collection: CollectionRecord, after: str | None, limit: int
+    ) -> list[UserRecord]: ...
+
+    def create_user(self, db: Any, collection: CollectionRecord, user_id: str) -> bool: ...
+
+    def delete_user(self, db: Any, collection: CollectionRecord, user_id: str) -> bool: ...
+
+    def set_face_user(self, db: Any, face: StoredFace, user_id: str | None) -> None: ...
+
+    def user_face_rows(self, collection: CollectionRecord) -> dict[int, str]: ...
+
+    def token_result(
+        self, db: Any, collection: CollectionRecord, token: str
+    ) -> tuple[str, str] | None: ...
+
+    def remember_token(
+        self, db: Any, collection: CollectionRecord, token: str, fingerprint: str, result: str
+    ) -> None: ...

@@ -1,0 +1,188 @@
+"""The FaceStore contract: every backend (today SQLite; PostgreSQL later) must pass these.
+
+Add a backend by adding its factory to STORES; nothing else changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facewise.errors import (
+    ResourceAlreadyExistsError,
+    ResourceNotFoundError,
+    StoreError,
+)
+from facewise.store.protocols import FaceStore
+from facewise.store.records import NewFace
+from facewise.store.sqlite_store import SqliteFaceStore
+
+StoreFactory = Callable[[Path], FaceStore]
+STORES: dict[str, StoreFactory] = {
+    "sqlite": lambda folder: SqliteFaceStore(folder / "facewise.sqlite3"),
+}
+
+
+@pytest.fixture(params=sorted(STORES))
+def factory(request) -> StoreFactory:
+    return STORES[request.param]
+
+
+@pytest.fixture
+def store(factory, tmp_path) -> Iterator[FaceStore]:
+    opened = factory(tmp_path)
+    yield opened
+    opened.close()
+
+
+def new_faces(count: int, seed: int = 0, image_id: str = "img", external: str | None = None):
+    rng = np.random.default_rng(seed)
+    return [
+        NewFace(
+            image_id, external, (0.1, 0.2, 0.3, 0.4), 0.99, rng.normal(size=128).astype(np.float32)
+        )
+        for _ in range(count)
+    ]
+
+
+def test_collections_are_scoped_by_account(store):
+    a = store.create_collection("acct-a", "staff", "v1", {"k": "v"})
+    store.create_collection("acct-b", "staff", "v1", {})
+    assert store.collection("acct-a", "staff") == a and a.tags == {"k": "v"}
+    with pytest.raises(ResourceAlreadyExistsError):
+        store.create_collection("acct-a", "staff", "v1", {})
+    with pytest.raises(ResourceNotFoundError):
+        store.collection("acct-c", "staff")
+    assert [c.name for c in store.collections("acct-a", None, 10)] == ["staff"]
+    store.delete_collection("acct-b", "staff")
+    assert store.collections("acct-b", None, 10) == []
+    assert store.collection("acct-a", "staff").row_id == a.row_id
+
+
+def test_collections_page_by_name(store):
+    for name in ("b", "d", "a", "c"):
+        store.create_collection("x", name, "v1", {})
+    assert [c.name for c in store.collections("x", None, 2)] == ["a", "b"]
+    assert [c.name for c in store.collections("x", "b", 10)] == ["c", "d"]
+
+
+def test_faces_roundtrip_with_exact_descriptors(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    batch = new_faces(3, external="photo.jpg")
+    stored = store.add_faces(collection, batch)
+    assert len({f.face_id for f in stored}) == 3
+    assert store.counts(collection) == (3, 0)
+    keys, vectors = store.embeddings(collection)
+    by_key = dict(zip(keys.tolist(), vectors, strict=True))
+    for face, new in zip(stored, batch, strict=True):
+        assert np.array_equal(by_key[face.row_id], new.embedding)
+        again, vector = store.face_with_embedding(collection, face.face_id)
+        assert again == face and np.array_equal(vector, new.embedding)
+    assert store.has_external_image_id(collection, "photo.jpg")
+    assert not store.has_external_image_id(collection, "other.jpg")
+
+
+def test_a_bad_face_stores_none_of_its_batch(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    batch = new_faces(2)
+    broken = NewFace("img", None, (0, 0, 1, 1), 0.9, np.full(128, np.nan, dtype=np.float32))
+    with pytest.raises(StoreError):
+        store.add_faces(collection, [*batch, broken])
+    assert store.counts(collection) == (0, 0)
+    assert store.changes_since(collection, 0) == []
+
+
+def test_faces_page_and_filter(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    stored = store.add_faces(collection, new_faces(5))
+    ordered = sorted(f.face_id for f in stored)
+    first = store.faces(collection, None, 2)
+    rest = store.faces(collection, first[-1].face_id, 10)
+    assert [f.face_id for f in first + rest] == ordered
+    chosen = store.faces(collection, face_ids=[ordered[3], ordered[1]])
+    assert [f.face_id for f in chosen] == [ordered[1], ordered[3]]
+    assert store.faces_by_row(collection, [stored[0].row_id]) == {stored[0].row_id: stored[0]}
+
+
+def test_deleting_faces_logs_the_change(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    stored = store.add_faces(collection, new_faces(3))
+    deleted = store.delete_faces(collection, [stored[1].face_id, "missing"])
+    assert [f.face_id for f in deleted] == [stored[1].face_id]
+    changes = store.changes_since(collection, 0)
+    assert [(c.face_row_id, c.added) for c in changes] == [
+        (stored[0].row_id, True),
+        (stored[1].row_id, True),
+        (stored[2].row_id, True),
+        (stored[1].row_id, False),
+    ]
+    assert [c.seq for c in changes] == sorted(c.seq for c in changes)
+    with pytest.raises(ResourceNotFoundError):
+        store.face_with_embedding(collection, stored[1].face_id)
+
+
+def test_change_log_compaction(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    store.add_faces(collection, new_faces(3))
+    _, last = store.log_state(collection)
+    store.forget_changes(collection, last - 1)
+    compacted, still_last = store.log_state(collection)
+    assert compacted == last - 1 and still_last == last
+    assert [c.seq for c in store.changes_since(collection, 0)] == [last]
+    store.forget_changes(collection, last)
+    assert store.log_state(collection) == (last, last)
+
+
+def test_users_tokens_and_associations(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    face = store.add_faces(collection, new_faces(1))[0]
+    with store.write() as db:
+        assert store.create_user(db, collection, "ann") is True
+        assert store.create_user(db, collection, "ann") is False
+        store.set_face_user(db, face, "ann")
+        store.remember_token(db, collection, "tok", "fp", '{"ok": 1}')
+    with store.write() as db:
+        assert store.token_result(db, collection, "tok") == ("fp", '{"ok": 1}')
+        assert store.token_result(db, collection, "other") is None
+    assert store.user(collection, "ann").status == "active"
+    assert store.user_face_rows(collection) == {face.row_id: "ann"}
+    assert [u.user_id for u in store.users(collection, None, 10)] == ["ann"]
+    with store.write() as db:
+        assert store.delete_user(db, collection, "ann") is True
+    assert store.faces(collection)[0].user_id is None
+    with pytest.raises(ResourceNotFoundError):
+        store.user(collection, "ann")
+
+
+def test_failed_write_transaction_leaves_no_trace(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    with pytest.raises(RuntimeError), store.write() as db:
+        store.create_user(db, collection, "ghost")
+        raise RuntimeError("abort")
+    with pytest.raises(ResourceNotFoundError):
+        store.user(collection, "ghost")
+
+
+def test_deleting_a_collection_deletes_everything_in_it(store):
+    collection = store.create_collection("x", "c", "v1", {})
+    store.add_faces(collection, new_faces(2))
+    store.delete_collection("x", "c")
+    again = store.create_collection("x", "c", "v1", {})
+    assert store.counts(again) == (0, 0) and store.embeddings(again)[0].size == 0
+
+
+def test_reopening_keeps_everything(factory, tmp_path):
+    first = factory(tmp_path)
+    collection = first.create_collection("x", "c", "v1", {})
+    stored = first.add_faces(collection, new_faces(2))
+    first.close()
+    second = factory(tmp_path)
+    try:
+        assert [f.face_id for f in second.faces(second.collection("x", "c"))] == sorted(
+            f.face_id for f in stored
+        )
+    finally:
+        second.close()
