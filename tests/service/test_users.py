@@ -151,3 +151,29 @@ def canvas_people(astronaut, hopper) -> np.ndarray:
     image[50:562, 60:572] = astronaut
     image[80:680, 800:1312] = hopper
     return image
+
+
+def test_a_user_holds_at_most_100_faces_counting_only_new_ones(faces):
+    """Faces already on the user do not count again towards the limit of 100."""
+    from facewise.store.records import NewFace
+
+    record = faces.store.collection("default", "c")
+    rng = np.random.default_rng(7)
+    base = rng.normal(size=128).astype(np.float32) * 0.1
+    batch = [
+        NewFace(
+            "img",
+            None,
+            (0.1, 0.1, 0.2, 0.2),
+            0.99,
+            base + rng.normal(size=128).astype(np.float32) * 0.005,
+        )
+        for _ in range(101)
+    ]
+    stored = [f.face_id for f in faces.store.add_faces(record, batch)]
+    faces.create_user("c", "many")
+    faces.associate_faces("c", "many", stored[:99])
+    result = faces.associate_faces("c", "many", [stored[0], stored[99]])
+    assert result.changed == [stored[0], stored[99]]
+    with pytest.raises(InvalidParameterError, match="more than 100"):
+        faces.associate_faces("c", "many", [stored[100]])

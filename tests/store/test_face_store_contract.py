@@ -186,3 +186,16 @@ def test_reopening_keeps_everything(factory, tmp_path):
         )
     finally:
         second.close()
+
+
+def test_row_ids_are_never_reused(store):
+    """A recreated collection (or a new face) never takes an old row id, so no vector index
+    can mistake new rows for old ones."""
+    first = store.create_collection("x", "c", "v1", {})
+    old_face = store.add_faces(first, new_faces(1))[0]
+    store.delete_faces(first, [old_face.face_id])
+    new_face = store.add_faces(first, new_faces(1, seed=1))[0]
+    assert new_face.row_id > old_face.row_id
+    store.delete_collection("x", "c")
+    second = store.create_collection("x", "c", "v1", {})
+    assert second.row_id > first.row_id

@@ -25,20 +25,23 @@ def _print(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
-def external_id_for(path: Path) -> str:
-    """An ExternalImageId from a file name: Rekognition's allowed characters, at most 255."""
-    return re.sub(r"[^a-zA-Z0-9_.\-:]", "_", path.name)[:255] or "image"
+def external_id_for(relative: Path) -> str:
+    """An ExternalImageId from a file's path relative to the folder named on the command line
+    (folders joined by ':'), in Rekognition's allowed characters, at most 255."""
+    joined = ":".join(relative.parts)
+    return re.sub(r"[^a-zA-Z0-9_.\-:]", "_", joined)[-255:] or "image"
 
 
-def image_files(paths: list[Path]) -> Iterator[Path]:
-    """The JPEG and PNG files named, and those inside the folders named (recursively)."""
+def image_files(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
+    """(file, path relative to what was named) for the JPEG and PNG files named and those
+    inside the folders named (recursively)."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
-            )
+            for found in sorted(path.rglob("*")):
+                if found.is_file() and found.suffix.lower() in IMAGE_SUFFIXES:
+                    yield found, found.relative_to(path)
         else:
-            yield path
+            yield path, Path(path.name)
 
 
 def _progress(done: int, total: int, name: str, note: str) -> None:
@@ -49,6 +52,9 @@ def _progress(done: int, total: int, name: str, note: str) -> None:
 
 
 def _collections(args: argparse.Namespace) -> int:
+    if args.action != "list" and not args.name:
+        print(f"facewise collections {args.action}: a collection name is required", file=sys.stderr)
+        return 2
     with _open(args) as faces:
         if args.action == "create":
             record = faces.create_collection(args.name)
@@ -61,7 +67,8 @@ def _collections(args: argparse.Namespace) -> int:
                 token = page.next_token
                 if token is None:
                     break
-            print("\n".join(names))
+            for name in names:
+                print(name)
         elif args.action == "describe":
             info = faces.describe_collection(args.name)
             _print(
@@ -84,8 +91,8 @@ def _index(args: argparse.Namespace) -> int:
     counts = {"indexed": 0, "skipped": 0, "no face": 0, "failed": 0}
     with _open(args) as faces:
         record = faces.describe_collection(args.collection).record
-        for number, path in enumerate(files, start=1):
-            external_id = external_id_for(path)
+        for number, (path, relative) in enumerate(files, start=1):
+            external_id = external_id_for(relative)
             if faces.store.has_external_image_id(record, external_id):
                 note = "skipped"  # indexed by an earlier run: re-running is safe
             else:
@@ -160,6 +167,12 @@ def _faces(args: argparse.Namespace) -> int:
 
 
 def _users(args: argparse.Namespace) -> int:
+    if args.action in ("create", "delete", "associate", "disassociate") and not args.user:
+        print(f"facewise users {args.action}: --user is required", file=sys.stderr)
+        return 2
+    if args.action == "search" and not args.image:
+        print("facewise users search: --image is required", file=sys.stderr)
+        return 2
     with _open(args) as faces:
         if args.action == "create":
             faces.create_user(args.collection, args.user)
@@ -209,7 +222,7 @@ def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:
     collections.add_argument("action", choices=["create", "list", "describe", "delete"])
     collections.add_argument("name", nargs="?", help="collection name (not for list)")
     data_dir_option(collections)
-    collections.set_defaults(run=_collections, needs_name=True)
+    collections.set_defaults(run=_collections)
 
     index = commands.add_parser("index", help="add the faces in photos or folders to a collection")
     index.add_argument("paths", nargs="+", type=Path, help="JPEG/PNG files or folders")

@@ -158,7 +158,7 @@ class UserOperations:
                 f.face_id: f for f in self.store.faces(record, face_ids=wanted, limit=len(wanted))
             }
             _, user_vectors = self.store.embeddings(record, [f.row_id for f in existing])
-            changed, failed = [], []
+            changed, failed, attached = [], [], 0
             for face_id in wanted:
                 face = found.get(face_id)
                 if face is None:
@@ -185,11 +185,12 @@ class UserOperations:
                     )
                     continue
                 if face.user_id is None:
-                    if len(existing) + len(changed) >= MAX_FACES_PER_USER:
+                    if len(existing) + attached >= MAX_FACES_PER_USER:
                         raise InvalidParameterError(
                             f"user {user_id!r} would have more than {MAX_FACES_PER_USER} faces"
                         )
                     self.store.set_face_user(db, face, user_id)
+                    attached += 1
                 changed.append(face_id)
             return {"changed": changed, "failed": failed}
 

@@ -1,4 +1,9 @@
-"""The embedded store's SQLite schema and its shared helpers."""
+"""The embedded store's SQLite schema and its shared helpers.
+
+Row ids are AUTOINCREMENT: a deleted collection's or face's id is never reused, so a vector
+index (keyed by face row id, stored per collection row id) can never mistake a new row for
+an old one.
+"""
 
 import time
 
@@ -9,7 +14,7 @@ DESCRIPTOR_BYTES = 128 * 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS collections (
-    row_id INTEGER PRIMARY KEY,
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
     account TEXT NOT NULL,
     name TEXT NOT NULL,
     face_model_version TEXT NOT NULL,
@@ -19,7 +24,7 @@ CREATE TABLE IF NOT EXISTS collections (
     UNIQUE (account, name)
 );
 CREATE TABLE IF NOT EXISTS faces (
-    row_id INTEGER PRIMARY KEY,
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
     collection_row_id INTEGER NOT NULL REFERENCES collections(row_id) ON DELETE CASCADE,
     face_id TEXT NOT NULL UNIQUE,
     image_id TEXT NOT NULL,

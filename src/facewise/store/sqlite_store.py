@@ -107,7 +107,10 @@ class SqliteFaceStore(SqliteUsers):
         """One write transaction: all of it commits, or none of it (also on a crash)."""
         db = self._connection()
         with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:  # locked past the busy timeout
+                raise StoreError(f"cannot write to {self.path}: {error}") from error
             try:
                 yield db
             except BaseException:
