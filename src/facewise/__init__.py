@@ -5,6 +5,8 @@ The library API is a handful of verbs over plain data::
     import facewise
     result = facewise.detect_faces("photo.jpg", attributes="ALL")
     match = facewise.compare_faces("me.jpg", "group.jpg", similarity_threshold=90)
+    with facewise.FaceCollections.open("facewise-data") as faces:   # collections and search
+        faces.create_collection("staff")
 
 Importing facewise loads no model and reads no environment; models load on first use.
 """
@@ -19,6 +21,7 @@ __all__ = [
     "CompareFacesResult",
     "DetectFacesResult",
     "FaceAnalysis",
+    "FaceCollections",
     "FacewiseError",
     "__version__",
     "compare_faces",
@@ -29,6 +32,7 @@ _LAZY = {
     "detect_faces": "facewise.service.faces",
     "compare_faces": "facewise.service.faces",
     "DetectFacesResult": "facewise.types",
+    "FaceCollections": "facewise.service.collections",
     "CompareFacesResult": "facewise.types",
     "FaceAnalysis": "facewise.types",
     "FacewiseError": "facewise.errors",
@@ -36,6 +40,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from facewise.errors import FacewiseError
+    from facewise.service.collections import FaceCollections
     from facewise.service.faces import compare_faces, detect_faces
     from facewise.types import CompareFacesResult, DetectFacesResult, FaceAnalysis
 

@@ -1,4 +1,4 @@
-"""`facewise` command line: detect-faces, compare-faces, models."""
+"""`facewise` command line: detect-faces, compare-faces, models, and the collection commands."""
 
 from __future__ import annotations
 
@@ -195,7 +195,8 @@ def _add_model_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="facewise",
-        description="Self-hosted face detection and comparison (Amazon Rekognition compatible).",
+        description="Self-hosted face detection, comparison and search "
+        "(Amazon Rekognition compatible).",
     )
     parser.add_argument("--version", action="version", version=f"facewise {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
