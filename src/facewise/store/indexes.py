@@ -9,6 +9,8 @@ every ``snapshot_every`` changes, and only then are the replayed log entries dro
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import shutil
 import threading
 from dataclasses import dataclass
@@ -21,6 +23,8 @@ from facewise.store.protocols import VectorIndex
 from facewise.store.records import Change, CollectionRecord
 from facewise.store.sqlite_store import SqliteFaceStore
 from facewise.store.vectors import AutoIndex, load_index
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -66,28 +70,32 @@ class CollectionIndexes:
                 entry = self._open(collection)
                 self._entries[collection.row_id] = entry
         with entry.lock:
-            compacted, last = self.store.log_state(collection)
-            if entry.watermark < compacted:  # another process dropped log we still needed
-                fresh = self._open(collection)
-                entry.index, entry.watermark = fresh.index, fresh.watermark
-                entry.saved_watermark = fresh.saved_watermark
-            if last > entry.watermark:
-                self._replay(collection, entry)
+            # One read transaction: the compaction point and the log entries read after it
+            # belong to the same moment, so no entry can vanish between the two reads.
+            with self.store.read():
+                compacted, last = self.store.log_state(collection)
+                if entry.watermark < compacted:  # another process dropped log we needed
+                    fresh = self._open(collection)
+                    entry.index, entry.watermark = fresh.index, fresh.watermark
+                    entry.saved_watermark = fresh.saved_watermark
+                elif last > entry.watermark:
+                    self._replay(collection, entry)
             if entry.watermark - entry.saved_watermark >= self.snapshot_every:
-                self._snapshot(collection, entry)
+                self._try_snapshot(collection, entry)
             return entry.index
 
     def _open(self, collection: CollectionRecord) -> _Entry:
         path = self._path(collection)
-        try:
-            index, watermark = load_index(path)
-            compacted, last = self.store.log_state(collection)
-            if watermark < compacted or watermark > last:
-                raise FacewiseError("snapshot does not fit the change log")
-        except (FacewiseError, OSError, ValueError):
-            return self._rebuild(collection)
-        entry = _Entry(index, watermark, watermark, threading.RLock())
-        self._replay(collection, entry)
+        with self.store.read():
+            try:
+                index, watermark = load_index(path)
+                compacted, last = self.store.log_state(collection)
+                if watermark < compacted or watermark > last:
+                    raise FacewiseError("snapshot does not fit the change log")
+            except (FacewiseError, OSError, ValueError):
+                return self._rebuild(collection)
+            entry = _Entry(index, watermark, watermark, threading.RLock())
+            self._replay(collection, entry)
         return entry
 
     def _rebuild(self, collection: CollectionRecord) -> _Entry:
@@ -113,11 +121,24 @@ class CollectionIndexes:
         entry.watermark = changes[-1].seq
 
     def _snapshot(self, collection: CollectionRecord, entry: _Entry) -> None:
+        """Save the index and drop the log it includes, one process at a time per collection
+        (a file lock); skipped when another process already saved a newer snapshot."""
         path = self._path(collection)
         path.parent.mkdir(parents=True, exist_ok=True)
-        entry.index.save(path, entry.watermark)
+        with open(path.parent / "snapshot.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+            compacted, _ = self.store.log_state(collection)
+            if entry.watermark > compacted:
+                entry.index.save(path, entry.watermark)
+                self.store.forget_changes(collection, entry.watermark)
         entry.saved_watermark = entry.watermark
-        self.store.forget_changes(collection, entry.watermark)
+
+    def _try_snapshot(self, collection: CollectionRecord, entry: _Entry) -> None:
+        """A snapshot only speeds up reopening: failing to write one must not fail a search."""
+        try:
+            self._snapshot(collection, entry)
+        except (OSError, FacewiseError) as error:
+            log.warning("could not snapshot the index of %r: %s", collection.name, error)
 
     def save_all(self) -> None:
         """Snapshot every open index that has unsaved changes (e.g. on shutdown)."""
@@ -130,7 +151,7 @@ class CollectionIndexes:
                         collection = self.store.collection_by_row(row_id)
                     except FacewiseError:
                         continue
-                    self._snapshot(collection, entry)
+                    self._try_snapshot(collection, entry)
 
     def drop(self, collection: CollectionRecord) -> None:
         """Forget a deleted collection's index, in memory and on disk."""

@@ -1,121 +1,115 @@
-"""Vector indexes (interim: exact search only; the HNSW index replaces AutoIndex's switch)."""
+"""The per-collection vector index: exact search while a collection is small, an HNSW graph
+once it is large, switched automatically (AutoIndex). Backends: vectors_exact, vectors_hnsw;
+snapshots on disk: vectors_snapshot."""
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
-from facewise.errors import FacewiseError
+from facewise.errors import InvalidParameterError
+from facewise.store.vectors_exact import ExactIndex
+from facewise.store.vectors_hnsw import HnswIndex, HnswParams
+from facewise.store.vectors_snapshot import IndexSnapshotError, read_snapshot
+
+__all__ = [
+    "DEFAULT_SWITCH_AT",
+    "AutoIndex",
+    "ExactIndex",
+    "HnswIndex",
+    "HnswParams",
+    "IndexSnapshotError",
+    "load_index",
+]
+
+# Where an HNSW search (at the default parameters) becomes faster than an exact one on this
+# project's 2-core VM; see bench/README.md, "Vector search".
+DEFAULT_SWITCH_AT = 20_000
 
 
-class IndexSnapshotError(FacewiseError, ValueError):
-    """A saved index is missing, damaged or does not match its sidecar."""
+class AutoIndex:
+    """Exact search up to ``switch_at`` faces, HNSW beyond; it never switches back.
 
+    switch_at: the face count above which the index becomes an HNSW graph. Lower trades
+        exact results for speed sooner; the switch itself builds the graph from every
+        stored face in the add that crosses the line (a few seconds at 20k faces), during
+        which searches keep running on the exact index.
+    hnsw: the graph's parameters (HnswParams' defaults otherwise).
+    """
 
-class ExactIndex:
-    """Brute-force Euclidean search in numpy: exact, O(n) per query."""
+    def __init__(self, switch_at: int = DEFAULT_SWITCH_AT, hnsw: HnswParams | None = None):
+        if isinstance(switch_at, bool) or not isinstance(switch_at, int) or switch_at < 0:
+            raise InvalidParameterError(f"switch_at: expected an int >= 0, got {switch_at!r}")
+        self.switch_at = switch_at
+        self.hnsw_params = hnsw or HnswParams()
+        self._inner: ExactIndex | HnswIndex = ExactIndex()
+        self._write_lock = threading.Lock()
 
-    def __init__(self) -> None:
-        self._keys = np.zeros(0, dtype=np.int64)
-        self._vectors = np.zeros((0, 128), dtype=np.float32)
-        self._rows: dict[int, int] = {}
-        self._size = 0
-        self._lock = threading.RLock()
+    @property
+    def kind(self) -> str:
+        """What answers searches now: "exact" or "hnsw"."""
+        return "hnsw" if isinstance(self._inner, HnswIndex) else "exact"
 
     def __len__(self) -> int:
-        return self._size
+        return len(self._inner)
 
-    def __contains__(self, key: int) -> bool:
-        return int(key) in self._rows
+    def __contains__(self, key: object) -> bool:
+        return key in self._inner
 
     def add(self, keys: np.ndarray, vectors: np.ndarray) -> None:
-        with self._lock:
-            for key, vector in zip(
-                np.asarray(keys, np.int64), np.asarray(vectors, np.float32), strict=True
-            ):
-                row = self._rows.get(int(key))
-                if row is None:
-                    if self._size == len(self._keys):
-                        capacity = max(16, 2 * len(self._keys))
-                        self._keys = np.resize(self._keys, capacity)
-                        grown = np.zeros((capacity, 128), dtype=np.float32)
-                        grown[: self._size] = self._vectors[: self._size]
-                        self._vectors = grown
-                    row = self._size
-                    self._size += 1
-                    self._rows[int(key)] = row
-                    self._keys[row] = key
-                self._vectors[row] = vector
+        """Insert or replace: keys int64 (n,), vectors float32 (n, 128)."""
+        with self._write_lock:
+            self._inner.add(keys, vectors)
+            if isinstance(self._inner, ExactIndex) and len(self._inner) > self.switch_at:
+                graph = HnswIndex(self.hnsw_params)
+                graph.add(*self._inner.items())
+                self._inner = graph
 
     def remove(self, keys: np.ndarray) -> None:
-        with self._lock:
-            for key in np.asarray(keys, np.int64):
-                row = self._rows.pop(int(key), None)
-                if row is None:
-                    continue
-                last = self._size - 1
-                if row != last:
-                    self._keys[row] = self._keys[last]
-                    self._vectors[row] = self._vectors[last]
-                    self._rows[int(self._keys[row])] = row
-                self._size = last
+        """Forget these keys; unknown keys are ignored."""
+        with self._write_lock:
+            self._inner.remove(keys)
 
     def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        queries = np.atleast_2d(np.asarray(queries, np.float32))
-        keys = np.full((len(queries), k), -1, dtype=np.int64)
-        distances = np.full((len(queries), k), np.inf, dtype=np.float32)
-        with self._lock:
-            n = self._size
-            if n == 0 or k <= 0:
-                return keys, distances
-            vectors = self._vectors[:n]
-            squared = (
-                (queries**2).sum(1)[:, None] + (vectors**2).sum(1)[None] - 2 * queries @ vectors.T
-            )
-            take = min(k, n)
-            nearest = np.argpartition(squared, take - 1, axis=1)[:, :take]
-            for q in range(len(queries)):
-                order = nearest[q][np.argsort(squared[q, nearest[q]])]
-                keys[q, :take] = self._keys[order]
-                distances[q, :take] = np.sqrt(np.clip(squared[q, order], 0, None))
-        return keys, distances
+        """For queries (q, 128): keys (q, k) int64 and distances (q, k) float32, nearest first.
+        Rows with fewer than k neighbours are padded with key -1 and distance inf."""
+        return self._inner.search(queries, k)
 
     def save(self, path: Path, watermark: int) -> None:
-        with self._lock:
-            keys, vectors = self._keys[: self._size].copy(), self._vectors[: self._size].copy()
-        temp = path.with_name(path.name + ".tmp")
-        with open(temp, "wb") as out:
-            np.save(out, keys)
-            np.save(out, vectors)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temp, path)
-        meta = path.with_name(path.name + ".json")
-        meta_temp = meta.with_name(meta.name + ".tmp")
-        meta_temp.write_text(
-            json.dumps({"watermark": watermark, "count": len(keys), "bytes": path.stat().st_size})
-        )
-        os.replace(meta_temp, meta)
+        """Write a snapshot atomically (a crash leaves the old snapshot or the new, never half)
+        in the format of whichever index answers now."""
+        with self._write_lock:
+            self._inner.save(path, watermark)
+
+    @classmethod
+    def load(
+        cls,
+        path: Path,
+        switch_at: int = DEFAULT_SWITCH_AT,
+        hnsw: HnswParams | None = None,
+        view: bool = False,
+    ) -> tuple[AutoIndex, int]:
+        """The index saved at ``path`` (exact or HNSW) and its watermark; IndexSnapshotError if
+        the snapshot is missing, truncated or altered.
+
+        hnsw: used if the index switches later; an HNSW snapshot keeps its own graph
+            parameters except expansion_search, which comes from here when given.
+        view: map an HNSW snapshot read-only until the first write (see HnswIndex)."""
+        kind = read_snapshot(Path(path)).kind
+        index = cls(switch_at, hnsw)
+        if kind == "exact":
+            index._inner, watermark = ExactIndex.load(path)
+        elif kind == "hnsw":
+            search_depth = hnsw.expansion_search if hnsw is not None else None
+            index._inner, watermark = HnswIndex.load(path, view, search_depth)
+        else:
+            raise IndexSnapshotError(f"{path}: unknown index kind {kind!r}")
+        return index, watermark
 
 
-AutoIndex = ExactIndex
-
-
-def load_index(path: Path) -> tuple[ExactIndex, int]:
-    meta_path = path.with_name(path.name + ".json")
-    try:
-        meta = json.loads(meta_path.read_text())
-        if path.stat().st_size != meta["bytes"]:
-            raise IndexSnapshotError("snapshot and sidecar disagree")
-        with open(path, "rb") as source:
-            keys, vectors = np.load(source), np.load(source)
-    except (OSError, ValueError, KeyError) as error:
-        raise IndexSnapshotError(f"unusable index snapshot {path}: {error}") from error
-    index = ExactIndex()
-    if len(keys):
-        index.add(keys, vectors)
-    return index, int(meta["watermark"])
+def load_index(path: Path, view: bool = False) -> tuple[AutoIndex, int]:
+    """The index saved at ``path`` and its watermark, ready to switch to HNSW with the default
+    parameters; IndexSnapshotError if the snapshot is missing, truncated or altered."""
+    return AutoIndex.load(path, view=view)

@@ -19,7 +19,12 @@ from facewise.store.vectors_base import (
     checked_batch,
     empty_results,
 )
-from facewise.store.vectors_snapshot import IndexSnapshotError, read_snapshot, write_snapshot
+from facewise.store.vectors_snapshot import (
+    IndexSnapshotError,
+    read_snapshot,
+    save_npy,
+    write_snapshot,
+)
 
 KIND = "exact"
 _MIN_CAPACITY = 1024
@@ -143,8 +148,8 @@ class ExactIndex:
                 n,
                 params={},
                 writers={
-                    "keys.npy": lambda file: _save_npy(file, keys),
-                    "vectors.npy": lambda file: _save_npy(file, vectors),
+                    "keys.npy": lambda file: save_npy(file, keys),
+                    "vectors.npy": lambda file: save_npy(file, vectors),
                 },
             )
 
@@ -199,8 +204,3 @@ class ExactIndex:
         keys = np.zeros(capacity, dtype=np.int64)
         keys[:n] = self._keys[:n]
         self._vectors, self._squared_norms, self._keys = vectors, squared_norms, keys
-
-
-def _save_npy(file: Path, array: np.ndarray) -> None:
-    with open(file, "wb") as stream:
-        np.save(stream, array, allow_pickle=False)

@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from facewise.errors import FacewiseError
 
 SNAPSHOT_FORMAT = "facewise.vector-index"
@@ -148,6 +150,12 @@ def _checked_part(manifest_path: Path, part: str, entry: object) -> Path:
     if _sha256(file) != entry.get("sha256"):
         raise IndexSnapshotError(f"{file}: SHA-256 differs from the manifest's (altered?)")
     return file
+
+
+def save_npy(file: Path, array: np.ndarray) -> None:
+    """``np.save`` to exactly this file name (``np.save`` on a path may append ``.npy``)."""
+    with open(file, "wb") as stream:
+        np.save(stream, array, allow_pickle=False)
 
 
 def _is_count(value: object) -> bool:
