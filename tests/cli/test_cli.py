@@ -7,9 +7,7 @@ Commands that fail on their input exit before any model loads, so they are cheap
 
 from __future__ import annotations
 
-import json
 import re
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,33 +18,12 @@ import pytest
 from PIL import Image
 
 import facewise
+from tests.cli.runner import Run, run
 from tests.conftest import encode, grace_hopper_path
 
-MODULE = [sys.executable, "-m", "facewise.cli.main"]
 CONSOLE_SCRIPT = Path(sys.executable).parent / "facewise"
 FIVE_TYPES = ["eyeLeft", "eyeRight", "nose", "mouthLeft", "mouthRight"]
 MODEL_COUNT = 6
-
-
-@dataclass(frozen=True)
-class Run:
-    """The outcome of one command."""
-
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        assert self.returncode == 0, f"{self.args} exited {self.returncode}:\n{self.stderr}"
-        return json.loads(self.stdout)
-
-
-def run(*args: object, cwd: Path, command: list[str] = MODULE) -> Run:
-    argv = [*command, *(str(a) for a in args)]
-    # The timeout only stops a hung run from hanging the suite; nothing asserts on time.
-    done = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=600, check=False)
-    return Run(tuple(argv[len(command) :]), done.returncode, done.stdout, done.stderr)
 
 
 @dataclass(frozen=True)

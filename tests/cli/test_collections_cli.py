@@ -11,35 +11,18 @@ edited, a file name with a space, a text file and a truncated JPEG.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
+from tests.cli.runner import Run, run
 from tests.conftest import encode, grace_hopper_path
 
-MODULE = [sys.executable, "-m", "facewise.cli.main"]
 UNKNOWN_FACE_ID = "11111111-2222-3333-4444-555555555555"
 INDEXABLE = {"eileen_1.jpg", "eileen_2.png", "grace_1.jpg", "grace_2.jpg"}  # ExternalImageIds
-
-
-@dataclass(frozen=True)
-class Run:
-    """The outcome of one command."""
-
-    args: tuple[str, ...]
-    returncode: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        assert self.returncode == 0, f"{self.args} exited {self.returncode}:\n{self.stderr}"
-        return json.loads(self.stdout)
 
 
 @dataclass
@@ -52,12 +35,7 @@ class Session:
     face_ids: dict[str, str] = field(default_factory=dict)  # ExternalImageId -> FaceId
 
     def run(self, step: str, *args: object) -> Run:
-        argv = [*MODULE, *(str(a) for a in args), "--data-dir", str(self.data_dir)]
-        # The timeout only stops a hung run from hanging the suite; nothing asserts on time.
-        done = subprocess.run(
-            argv, capture_output=True, text=True, cwd=self.cwd, timeout=600, check=False
-        )
-        outcome = Run(tuple(argv[len(MODULE) :]), done.returncode, done.stdout, done.stderr)
+        outcome = run(*args, "--data-dir", self.data_dir, cwd=self.cwd)
         self.steps[step] = outcome
         return outcome
 

@@ -10,6 +10,7 @@ with FaceCollections.open("facewise-data") as faces:
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
@@ -29,6 +30,7 @@ from facewise.service.options import (
     parse_attributes,
     parse_count,
     parse_face_ids,
+    parse_limit,
     parse_name,
     parse_percentage,
     parse_quality_filter,
@@ -60,6 +62,16 @@ INDEX_FOLDER = "indexes"
 MAX_FACES_PER_IMAGE = 100
 MAX_SEARCH_RESULTS = 4096
 DEFAULT_PAGE_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class SearchedFace:
+    """The face a search by image uses, and the faces of the image it leaves aside."""
+
+    face: FaceAnalysis
+    embedding: np.ndarray
+    others: list[UnindexedFace]
+    image_wh: tuple[int, int]
 
 
 def box_ratio(face: FaceAnalysis, image_wh: tuple[int, int]) -> tuple[float, float, float, float]:
@@ -148,11 +160,7 @@ class FaceCollections(UserOperations):
         self, max_results: int | None = None, next_token: str | None = None
     ) -> Page[CollectionRecord]:
         """Collections by name, a page at a time."""
-        limit = (
-            parse_count("max_results", max_results, 0, MAX_SEARCH_RESULTS)
-            if (max_results is not None)
-            else DEFAULT_PAGE_SIZE
-        )
+        limit = parse_limit("max_results", max_results, 0, MAX_SEARCH_RESULTS, DEFAULT_PAGE_SIZE)
         after = decode_token("collections", next_token)
         rows = self.store.collections(self.account, after, limit + 1)
         return paginate("collections", rows, limit, lambda r: r.name)
@@ -231,11 +239,7 @@ class FaceCollections(UserOperations):
         from facewise.service.options import USER_ID
 
         record = self._collection(collection_id)
-        limit = (
-            parse_count("max_results", max_results, 0, MAX_SEARCH_RESULTS)
-            if (max_results is not None)
-            else DEFAULT_PAGE_SIZE
-        )
+        limit = parse_limit("max_results", max_results, 0, MAX_SEARCH_RESULTS, DEFAULT_PAGE_SIZE)
         if user_id is not None:
             parse_name("user_id", user_id, USER_ID)
         wanted_ids = parse_face_ids(face_ids, MAX_SEARCH_RESULTS) if face_ids is not None else None
@@ -286,11 +290,7 @@ class FaceCollections(UserOperations):
         """Faces in the collection like the stored face ``face_id`` (itself excluded)."""
         record = self._collection(collection_id)
         parse_name("face_id", face_id, FACE_ID)
-        limit = (
-            parse_count("max_faces", max_faces, 1, MAX_SEARCH_RESULTS)
-            if (max_faces is not None)
-            else MAX_SEARCH_RESULTS
-        )
+        limit = parse_limit("max_faces", max_faces, 1, MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
         threshold = parse_percentage("face_match_threshold", face_match_threshold)
         face, embedding = self.store.face_with_embedding(record, face_id)
         matches = self._search(record, embedding, limit, threshold, exclude_row=face.row_id)
@@ -307,23 +307,30 @@ class FaceCollections(UserOperations):
         """Faces in the collection like the largest face in the image."""
         record = self._collection(collection_id)
         self._check_model(record)
-        limit = (
-            parse_count("max_faces", max_faces, 1, MAX_SEARCH_RESULTS)
-            if (max_faces is not None)
-            else MAX_SEARCH_RESULTS
-        )
+        limit = parse_limit("max_faces", max_faces, 1, MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
         threshold = parse_percentage("face_match_threshold", face_match_threshold)
-        level = parse_quality_filter(quality_filter)
+        found = self._searched_face(image, parse_quality_filter(quality_filter))
+        matches = self._search(record, found.embedding, limit, threshold)
+        return SearchFacesResult(
+            None, matches, record.face_model_version, found.face, found.image_wh
+        )
+
+    def _searched_face(self, image: ImageInput, level: QualityFilter) -> SearchedFace:
+        """The largest face passing the quality filter, and the image's other faces with why
+        they were not searched; InvalidParameterError when there is no usable face."""
         faces, image_wh = self._analyse(image, frozenset({Attribute.DEFAULT}))
         usable = [f for f in faces if not quality_problems(f, level)]
-        if not usable:
+        if not usable or usable[0].embedding is None:
             raise InvalidParameterError("no face found in the image")
-        searched = usable[0]
-        assert searched.embedding is not None  # analyse() embeds every face
-        matches = self._search(record, searched.embedding, limit, threshold)
-        return SearchFacesResult(
-            None, matches, record.face_model_version, _project(searched, frozenset()), image_wh
-        )
+        shown = frozenset({Attribute.DEFAULT})
+        others = [
+            UnindexedFace(
+                tuple(quality_problems(f, level)) or ("face_not_largest",), _project(f, shown)
+            )
+            for f in faces
+            if f is not usable[0]
+        ]
+        return SearchedFace(_project(usable[0], shown), usable[0].embedding, others, image_wh)
 
     def require_face(self, record: CollectionRecord, face_id: str) -> StoredFace:
         found = self.store.faces(record, face_ids=[face_id], limit=1)

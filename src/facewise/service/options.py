@@ -78,6 +78,11 @@ def parse_count(name: str, value: object, low: int, high: int | None) -> int:
     return value
 
 
+def parse_limit(name: str, value: object, low: int, high: int, default: int) -> int:
+    """A page size or result cap: ``default`` when not given, else a count in [low, high]."""
+    return default if value is None else parse_count(name, value, low, high)
+
+
 def parse_face_ids(value: object, max_items: int) -> list[str]:
     """A non-empty list of FaceIds, at most max_items, duplicates removed in order."""
     if isinstance(value, str) or not isinstance(value, Sequence):

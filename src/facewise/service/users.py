@@ -19,15 +19,14 @@ from facewise.errors import (
     InvalidParameterError,
     ResourceNotFoundError,
 )
-from facewise.pipeline.quality import quality_problems
 from facewise.pipeline.similarity import similarity_pct
-from facewise.service.faces import ImageInput, _project
+from facewise.service.faces import ImageInput
 from facewise.service.options import (
     FACE_ID,
     REQUEST_TOKEN,
     USER_ID,
-    parse_count,
     parse_face_ids,
+    parse_limit,
     parse_name,
     parse_percentage,
     parse_quality_filter,
@@ -37,11 +36,10 @@ from facewise.service.results import (
     AssociationResult,
     FailedFace,
     SearchUsersResult,
-    UnindexedFace,
     UserSearchMatch,
 )
 from facewise.store.records import CollectionRecord, UserRecord
-from facewise.types import Attribute, QualityFilter
+from facewise.types import QualityFilter
 
 if TYPE_CHECKING:
     from facewise.service.collections import FaceCollections
@@ -127,11 +125,7 @@ class UserOperations:
         next_token: str | None = None,
     ) -> Page[UserRecord]:
         record = self._collection(collection_id)
-        limit = (
-            parse_count("max_results", max_results, 1, MAX_USERS)
-            if max_results is not None
-            else DEFAULT_USER_PAGE
-        )
+        limit = parse_limit("max_results", max_results, 1, MAX_USERS, DEFAULT_USER_PAGE)
         after = decode_token(f"users:{record.name}", next_token)
         rows = self.store.users(record, after, limit + 1)
         return paginate(f"users:{record.name}", rows, limit, lambda u: u.user_id)
@@ -296,11 +290,7 @@ class UserOperations:
         if (user_id is None) == (face_id is None):
             raise InvalidParameterError("give exactly one of user_id and face_id")
         threshold = parse_percentage("user_match_threshold", user_match_threshold)
-        limit = (
-            parse_count("max_users", max_users, 1, MAX_USERS)
-            if max_users is not None
-            else DEFAULT_MAX_USERS
-        )
+        limit = parse_limit("max_users", max_users, 1, MAX_USERS, DEFAULT_MAX_USERS)
         if face_id is not None:
             parse_name("face_id", face_id, FACE_ID)
             face, vector = self.store.face_with_embedding(record, face_id)
@@ -333,31 +323,13 @@ class UserOperations:
         record = self._collection(collection_id)
         self._check_model(record)
         threshold = parse_percentage("user_match_threshold", user_match_threshold)
-        limit = (
-            parse_count("max_users", max_users, 1, MAX_USERS)
-            if max_users is not None
-            else DEFAULT_MAX_USERS
-        )
-        level = parse_quality_filter(quality_filter)
-        faces, image_wh = self._analyse(image, frozenset({Attribute.DEFAULT}))
-        usable = [f for f in faces if not quality_problems(f, level)]
-        if not usable:
-            raise InvalidParameterError("no face found in the image")
-        searched = usable[0]
-        assert searched.embedding is not None  # analyse() embeds every face
-        unsearched = [
-            UnindexedFace(
-                tuple(quality_problems(f, level)) or ("face_not_largest",),
-                _project(f, frozenset({Attribute.DEFAULT})),
-            )
-            for f in faces
-            if f is not searched
-        ]
-        matches = self._search_users(record, searched.embedding, threshold, limit)
+        limit = parse_limit("max_users", max_users, 1, MAX_USERS, DEFAULT_MAX_USERS)
+        found = self._searched_face(image, parse_quality_filter(quality_filter))
+        matches = self._search_users(record, found.embedding, threshold, limit)
         return SearchUsersResult(
             matches,
             record.face_model_version,
-            searched_face=_project(searched, frozenset({Attribute.DEFAULT})),
-            unsearched=unsearched,
-            image_wh=image_wh,
+            searched_face=found.face,
+            unsearched=found.others,
+            image_wh=found.image_wh,
         )
