@@ -106,7 +106,7 @@ def test_distances_are_euclidean_and_sorted(make_index, faces: np.ndarray) -> No
     found, distances = index.search(faces[:20] + 0.01, 10)
 
     expected = np.linalg.norm(faces[found] - (faces[:20] + 0.01)[:, None, :], axis=2)
-    np.testing.assert_allclose(distances, expected, atol=1e-4)
+    np.testing.assert_allclose(distances, expected, atol=2e-3)  # HNSW stores float16
     assert (np.diff(distances, axis=1) >= 0).all()
 
 
@@ -250,7 +250,8 @@ def test_removed_descriptors_are_not_in_snapshots(make_index, faces, tmp_path: P
     index.save(tmp_path / "vectors", watermark=3)
 
     written = b"".join(p.read_bytes() for p in tmp_path.iterdir())
-    assert marker.tobytes()[:16] not in written
+    for stored_as in (np.float32, np.float16):
+        assert marker.astype(stored_as).tobytes()[:16] not in written
 
 
 def _truncate(files: list[Path], other: list[Path]) -> None:
@@ -428,3 +429,17 @@ def test_hnsw_params_are_checked() -> None:
         HnswParams(connectivity=1)
     with pytest.raises(InvalidParameterError, match="dtype"):
         HnswParams(dtype="i8")  # type: ignore[arg-type]
+
+
+def test_the_hnsw_backend_and_onnxruntime_load_in_either_order() -> None:
+    """usearch 2.26.2-2.26.6 (static libstdc++) crash onnxruntime when imported first."""
+    import subprocess
+    import sys
+
+    for first, second in (("usearch", "onnxruntime"), ("onnxruntime", "usearch")):
+        run = subprocess.run(
+            [sys.executable, "-c", f"import {first}; import {second}"],
+            capture_output=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, f"import {first} then {second}: {run.returncode}"

@@ -30,16 +30,20 @@ KIND = "exact"
 _MIN_CAPACITY = 1024
 # Cap on the float32 scores one search step holds: 16M values, 64 MB.
 _SCORE_BUDGET = 1 << 24
+# Query batches at least this large go through BLAS (see _dot_products).
+_BLAS_BATCH = 8
+_BLAS_LOCK = threading.Lock()
 
 
 class ExactIndex:
     """Every query is compared with every stored descriptor: results are exact, and the cost is
-    linear in the collection (about 0.2 ms per query at 10k faces, 30-50 ms at 1M on 2 cores).
+    linear in the collection (see bench/README.md, "Vector search").
 
     Descriptors live in one float32 matrix that doubles when full and halves when a quarter
     full; a removed key's row is overwritten by the last row, so removal is O(1) and the
-    removed descriptor is gone from memory and from later snapshots. Searches run in parallel
-    (numpy's matrix product releases the GIL); adds and removes wait for them and run alone.
+    removed descriptor is gone from memory and from later snapshots. Single queries run in
+    parallel, one core each (see _dot_products); adds and removes wait for searches and run
+    alone.
     """
 
     def __init__(self) -> None:
@@ -111,7 +115,7 @@ class ExactIndex:
             for start in range(0, len(queries), step):
                 chunk = queries[start : start + step]
                 # ||q - v||^2 = ||q||^2 + ||v||^2 - 2 q.v; ||q||^2 does not change the order.
-                scores = chunk @ vectors.T
+                scores = _dot_products(chunk, vectors)
                 scores *= -2.0
                 scores += norms
                 if wanted < n:
@@ -204,3 +208,16 @@ class ExactIndex:
         keys = np.zeros(capacity, dtype=np.int64)
         keys[:n] = self._keys[:n]
         self._vectors, self._squared_norms, self._keys = vectors, squared_norms, keys
+
+
+def _dot_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """queries @ vectors.T, (q, n) float32.
+
+    OpenBLAS's own threads collapse when several threads call it at once (30k faces, single
+    queries: 1,880/s from one thread, 380/s from four), so small batches use einsum, one core
+    per call with the GIL released (1,150/s from one thread, 2,280/s from two), and larger
+    batches take BLAS one at a time across the process."""
+    if len(queries) < _BLAS_BATCH:
+        return np.stack([np.einsum("nd,d->n", vectors, query) for query in queries])
+    with _BLAS_LOCK:
+        return queries @ vectors.T
