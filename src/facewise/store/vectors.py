@@ -24,10 +24,10 @@ __all__ = [
     "load_index",
 ]
 
-# Where an HNSW search (at the default parameters) stops being slower than an exact one on
-# this project's 2-core VM (p50 0.7 ms both at 35k faces, 1.0 vs 1.7 ms at 70k); exact wins
-# the tie, being exact. See bench/README.md, "Vector search".
-DEFAULT_SWITCH_AT = 50_000
+# Where an HNSW search (at the default parameters) starts to beat an exact one on this
+# project's 2-core VM: single-query p50 0.46 vs 0.42 ms at 15k faces, 0.63 vs 0.47 ms at 20k,
+# 0.90 vs 0.61 ms at 30k. See bench/README.md, "Vector search".
+DEFAULT_SWITCH_AT = 20_000
 
 
 class AutoIndex:
@@ -35,7 +35,7 @@ class AutoIndex:
 
     switch_at: the face count above which the index becomes an HNSW graph. Lower trades
         exact results for speed sooner; the switch itself builds the graph from every
-        stored face in the add that crosses the line (~5 s at 50k faces on 2 cores), during
+        stored face in the add that crosses the line (~1 s at 20k faces on 2 cores), during
         which searches keep running on the exact index.
     hnsw: the graph's parameters (HnswParams' defaults otherwise).
     """
