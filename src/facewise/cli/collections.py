@@ -118,13 +118,15 @@ def _index(args: argparse.Namespace) -> int:
 
 
 def _search(args: argparse.Namespace) -> int:
+    if (args.image is None) == (args.face_id is None):
+        print("facewise search: give a photo or --face-id, not both", file=sys.stderr)
+        return 2
     with _open(args) as faces:
-        result = faces.search_faces_by_image(
-            args.collection,
-            args.image,
-            max_faces=args.max_faces,
-            face_match_threshold=args.threshold,
-        )
+        options = {"max_faces": args.max_faces, "face_match_threshold": args.threshold}
+        if args.face_id is not None:
+            result = faces.search_faces(args.collection, args.face_id, **options)
+        else:
+            result = faces.search_faces_by_image(args.collection, args.image, **options)
         _print(
             [
                 {
@@ -144,7 +146,9 @@ def _faces(args: argparse.Namespace) -> int:
         if args.action == "list":
             token, listed = None, []
             while True:
-                page = faces.list_faces(args.collection, next_token=token, user_id=args.user)
+                page = faces.list_faces(
+                    args.collection, next_token=token, user_id=args.user, face_ids=args.only
+                )
                 listed += page.items
                 token = page.next_token
                 if token is None:
@@ -170,8 +174,8 @@ def _users(args: argparse.Namespace) -> int:
     if args.action in ("create", "delete", "associate", "disassociate") and not args.user:
         print(f"facewise users {args.action}: --user is required", file=sys.stderr)
         return 2
-    if args.action == "search" and not args.image:
-        print("facewise users search: --image is required", file=sys.stderr)
+    if args.action == "search" and [args.image, args.user, args.face_id].count(None) != 2:
+        print("facewise users search: give one of --image, --user, --face-id", file=sys.stderr)
         return 2
     with _open(args) as faces:
         if args.action == "create":
@@ -203,9 +207,16 @@ def _users(args: argparse.Namespace) -> int:
                     "user_status": result.user_status,
                 }
             )
-        else:  # search by image
+        elif args.image is not None:  # search by image
             result = faces.search_users_by_image(
                 args.collection, args.image, user_match_threshold=args.threshold
+            )
+        else:  # search by a stored face or by a user
+            result = faces.search_users(
+                args.collection,
+                user_id=args.user,
+                face_id=args.face_id,
+                user_match_threshold=args.threshold,
             )
             _print(
                 [
@@ -239,7 +250,8 @@ def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:
     index.set_defaults(run=_index)
 
     search = commands.add_parser("search", help="who in a collection looks like this photo's face")
-    search.add_argument("image", type=Path)
+    search.add_argument("image", type=Path, nargs="?", help="photo whose largest face to find")
+    search.add_argument("--face-id", help="find faces like this stored face instead")
     search.add_argument("--collection", required=True)
     search.add_argument("--threshold", type=float, default=80.0, help="similarity 0-100")
     search.add_argument("--max-faces", type=int, default=10)
@@ -251,6 +263,7 @@ def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:
     faces.add_argument("face_ids", nargs="*", help="FaceIds to delete")
     faces.add_argument("--collection", required=True)
     faces.add_argument("--user", default=None, help="only this user's faces (list)")
+    faces.add_argument("--only", nargs="+", metavar="FACE_ID", help="only these faces (list)")
     data_dir_option(faces)
     faces.set_defaults(run=_faces)
 
@@ -262,6 +275,7 @@ def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:
     users.add_argument("--user", help="UserId (create, delete, associate, disassociate)")
     users.add_argument("--face-ids", nargs="+", default=[], help="FaceIds to (dis)associate")
     users.add_argument("--image", type=Path, help="photo to search users with (search)")
+    users.add_argument("--face-id", help="stored face to search users with (search)")
     users.add_argument("--threshold", type=float, default=80.0)
     data_dir_option(users)
     users.set_defaults(run=_users)
