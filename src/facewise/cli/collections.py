@@ -207,17 +207,18 @@ def _users(args: argparse.Namespace) -> int:
                     "user_status": result.user_status,
                 }
             )
-        elif args.image is not None:  # search by image
-            result = faces.search_users_by_image(
-                args.collection, args.image, user_match_threshold=args.threshold
-            )
-        else:  # search by a stored face or by a user
-            result = faces.search_users(
-                args.collection,
-                user_id=args.user,
-                face_id=args.face_id,
-                user_match_threshold=args.threshold,
-            )
+        else:
+            if args.image is not None:
+                result = faces.search_users_by_image(
+                    args.collection, args.image, user_match_threshold=args.threshold
+                )
+            else:  # by a stored face or by a user
+                result = faces.search_users(
+                    args.collection,
+                    user_id=args.user,
+                    face_id=args.face_id,
+                    user_match_threshold=args.threshold,
+                )
             _print(
                 [
                     {"user_id": m.user.user_id, "similarity": round(m.similarity_pct, 2)}
