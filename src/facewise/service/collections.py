@@ -16,7 +16,7 @@ from types import TracebackType
 
 import numpy as np
 
-from facewise.errors import InvalidParameterError, ResourceNotFoundError
+from facewise.errors import InvalidParameterError
 from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits, load_image
 from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
 from facewise.pipeline.quality import quality_problems
@@ -331,12 +331,6 @@ class FaceCollections(UserOperations):
             if f is not usable[0]
         ]
         return SearchedFace(_project(usable[0], shown), usable[0].embedding, others, image_wh)
-
-    def require_face(self, record: CollectionRecord, face_id: str) -> StoredFace:
-        found = self.store.faces(record, face_ids=[face_id], limit=1)
-        if not found:
-            raise ResourceNotFoundError(f"face {face_id} not found in {record.name!r}")
-        return found[0]
 
     @staticmethod
     def best_similarity(query: np.ndarray, candidates: np.ndarray) -> float:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -142,17 +141,3 @@ def compare_faces(
         source_image_wh=(source_rgb.shape[1], source_rgb.shape[0]),
         target_image_wh=(target_rgb.shape[1], target_rgb.shape[0]),
     )
-
-
-def embed_largest_faces(
-    images: Sequence[ImageInput], analyzer: FaceAnalyzer | None = None
-) -> list[np.ndarray | None]:
-    """The descriptor of each image's largest face (None where no face is found)."""
-    analyzer = analyzer or default_analyzer()
-    out: list[np.ndarray | None] = []
-    for image in images:
-        rgb = load_image(image)
-        detections = analyzer.detect(rgb)[:1]
-        faces = analyzer.analyze(rgb, detections, with_embedding=True)
-        out.append(faces[0].embedding if faces else None)
-    return out

@@ -375,16 +375,6 @@ class SqliteFaceStore(SqliteUsers):
         )
         return [Change(row[0], row[1], bool(row[2])) for row in rows]
 
-    def last_change(self, collection: CollectionRecord) -> int:
-        row = (
-            self._connection()
-            .execute(
-                "SELECT max(seq) FROM changes WHERE collection_row_id = ?", (collection.row_id,)
-            )
-            .fetchone()
-        )
-        return int(row[0] or 0)
-
     def forget_changes(self, collection: CollectionRecord, up_to_seq: int) -> None:
         """Drop log entries a durable index snapshot already includes. Indexes older than
         ``compacted_seq`` can no longer catch up from the log and must reload a snapshot."""
