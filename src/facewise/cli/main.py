@@ -245,9 +245,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(models)
     models.set_defaults(run=_models)
 
-    from facewise.cli.collections import add_commands
+    from facewise.cli import collections, server
 
-    add_commands(commands, _add_data_dir)
+    collections.add_commands(commands, _add_data_dir)
+    server.add_commands(commands, _add_data_dir)
     return parser
 
 

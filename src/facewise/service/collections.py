@@ -165,6 +165,23 @@ class FaceCollections(UserOperations):
         rows = self.store.collections(self.account, after, limit + 1)
         return paginate("collections", rows, limit, lambda r: r.name)
 
+    def collection_tags(self, collection_id: str) -> dict[str, str]:
+        return dict(self._collection(collection_id).tags)
+
+    def tag_collection(self, collection_id: str, tags: dict[str, str]) -> None:
+        """Add or overwrite tags (at most 200 in all)."""
+        record = self._collection(collection_id)
+        merged = parse_tags({**record.tags, **parse_tags(tags)})
+        self.store.set_tags(self.account, record.name, merged)
+
+    def untag_collection(self, collection_id: str, tag_keys: list[str]) -> None:
+        """Remove tags by key; keys the collection does not have are ignored."""
+        record = self._collection(collection_id)
+        drop = set(tag_keys)
+        self.store.set_tags(
+            self.account, record.name, {k: v for k, v in record.tags.items() if k not in drop}
+        )
+
     def delete_collection(self, collection_id: str) -> None:
         """Delete the collection with all its faces, users and its index."""
         name = parse_name("collection_id", collection_id, COLLECTION_ID)

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from facewise.store.records import (
+    AccessKey,
     Change,
     CollectionRecord,
     NewFace,
@@ -72,6 +73,8 @@ class FaceStore(Protocol):
     def create_collection(
         self, account: str, name: str, face_model_version: str, tags: dict[str, str]
     ) -> CollectionRecord: ...
+
+    def set_tags(self, account: str, name: str, tags: dict[str, str]) -> CollectionRecord: ...
 
     def collection(self, account: str, name: str) -> CollectionRecord: ...
 
@@ -145,3 +148,15 @@ class FaceStore(Protocol):
     def remember_token(
         self, db: Any, collection: CollectionRecord, token: str, fingerprint: str, result: str
     ) -> None: ...
+
+
+class KeyStore(Protocol):
+    """Access keys and the accounts they act as (SigV4 needs each key's secret)."""
+
+    def add_key(self, access_key_id: str, secret: str, account: str) -> AccessKey: ...
+
+    def key(self, access_key_id: str) -> AccessKey | None: ...
+
+    def keys(self) -> list[AccessKey]: ...
+
+    def revoke_key(self, access_key_id: str) -> bool: ...

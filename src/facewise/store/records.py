@@ -60,3 +60,18 @@ class Change:
     seq: int
     face_row_id: int
     added: bool
+
+
+@dataclass(frozen=True)
+class AccessKey:
+    """An access key: the account it acts as, and when it was created or revoked."""
+
+    access_key_id: str
+    secret: str = field(repr=False)
+    account: str
+    created_at_ms: int
+    revoked_at_ms: int | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at_ms is None

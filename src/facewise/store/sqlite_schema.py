@@ -60,6 +60,13 @@ CREATE TABLE IF NOT EXISTS changes (
     added INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection_row_id, seq);
+CREATE TABLE IF NOT EXISTS access_keys (
+    access_key_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,
+    account TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    revoked_at_ms INTEGER
+);
 """
 
 

@@ -25,6 +25,7 @@ from facewise.errors import (
     StoreError,
 )
 from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace
+from facewise.store.sqlite_keys import SqliteKeys
 from facewise.store.sqlite_schema import BUSY_TIMEOUT_MS, SCHEMA, SCHEMA_VERSION, now_ms
 from facewise.store.sqlite_users import SqliteUsers
 
@@ -58,8 +59,8 @@ def _collection(row: tuple) -> CollectionRecord:
     )  # row[6] is compacted_seq, internal to the change log
 
 
-class SqliteFaceStore(SqliteUsers):
-    """Collections, faces, users and the change log in one SQLite file."""
+class SqliteFaceStore(SqliteUsers, SqliteKeys):
+    """Collections, faces, users, access keys and the change log in one SQLite file."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
@@ -186,6 +187,16 @@ class SqliteFaceStore(SqliteUsers):
             .fetchall()
         )
         return [_collection(row) for row in rows]
+
+    def set_tags(self, account: str, name: str, tags: dict[str, str]) -> CollectionRecord:
+        """Replace a collection's tags (the caller merges and checks limits)."""
+        with self.write() as db:
+            record = self.collection(account, name)
+            db.execute(
+                "UPDATE collections SET tags = ? WHERE row_id = ?",
+                (json.dumps(tags), record.row_id),
+            )
+        return self.collection(account, name)
 
     def delete_collection(self, account: str, name: str) -> CollectionRecord:
         with self.write() as db:

@@ -1,0 +1,124 @@
+"""`facewise serve`: open the store, make sure a key exists, and serve on loopback.
+
+Stops gracefully on SIGINT or SIGTERM: no new connections, running requests finish (up to
+``GRACE_SECONDS``), then indexes are snapshotted and the store closed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from facewise.api.app import RekognitionApp, ServerConfig
+from facewise.api.images import FolderBuckets, ImageResolver, ObjectSource, S3Buckets
+from facewise.service.collections import FaceCollections
+from facewise.service.keys import AccessKeys, NewKey
+from facewise.settings import data_dir as resolve_data_dir
+
+GRACE_SECONDS = 30
+BUCKETS_FOLDER = "buckets"
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """Where to listen, what to serve, and where S3Object references are read from.
+
+    s3_endpoint_url: read S3Object images from this S3-compatible endpoint instead of the
+        folder of buckets ``<data dir>/buckets``.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    data_dir: Path | None = None
+    s3_endpoint_url: str | None = None
+    landmarks_68: bool = False
+    config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
+
+
+def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
+    """The app over the data directory, and the first key if this start created it."""
+    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+
+    folder = resolve_data_dir(options.data_dir)
+    analyzer = FaceAnalyzer(AnalyzerConfig(landmarks_68=options.landmarks_68, data_dir=folder))
+    collections = FaceCollections.open(folder, analyzer)
+    keys = AccessKeys(collections.store)
+    first = keys.create_first()
+    objects: ObjectSource = (
+        S3Buckets(options.s3_endpoint_url)
+        if options.s3_endpoint_url
+        else FolderBuckets(folder / BUCKETS_FOLDER)
+    )
+    return RekognitionApp(collections, keys, ImageResolver(objects), options.config), first
+
+
+def warm_up(app: RekognitionApp) -> None:
+    """Load every model now, so the first request is not the slow one."""
+    import numpy as np
+
+    analyzer = app.collections.analyzer
+    blank = np.full((160, 160, 3), 128, dtype=np.uint8)
+    analyzer.analyze(blank, analyzer.detect(blank), with_embedding=True)
+
+
+def usage(url: str, first: NewKey | None) -> str:
+    """What a new user needs to call the service."""
+    lines = [f"facewise is serving Amazon Rekognition's API on {url}"]
+    if first is not None:
+        lines += [
+            "",
+            "Created the first access key (account 'default'). Its secret is shown only now:",
+            "",
+            first.exports(),
+            "export AWS_DEFAULT_REGION=us-east-1",
+        ]
+    else:
+        lines += ["", "Sign requests with a key from `facewise keys create` (or the first one)."]
+    lines += [
+        "",
+        f"  aws rekognition list-collections --endpoint-url {url}",
+        f'  boto3.client("rekognition", endpoint_url="{url}")',
+    ]
+    return "\n".join(lines)
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket (port 0 picks a free port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(options: ServeOptions) -> int:
+    """Run until SIGINT/SIGTERM; returns the exit status."""
+    import uvicorn
+
+    logging.basicConfig(
+        level=os.environ.get("FACEWISE_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    app, first = build_app(options)
+    warm_up(app)
+    sock = listening_socket(options.host, options.port)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
+    print(usage(url, first), flush=True)
+    config = uvicorn.Config(
+        app,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        server_header=False,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+    print("facewise stopped", file=sys.stderr, flush=True)
+    return 0

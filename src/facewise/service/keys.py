@@ -1,0 +1,72 @@
+"""Access keys: each signs requests as one account (the AWS access key / secret pair).
+
+An account sees only its own collections. The library and CLI act as the account
+``default``; the first key a server creates belongs to it, so the shell and boto3 share data.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import string
+from dataclasses import dataclass
+
+from facewise.errors import InvalidParameterError, ResourceNotFoundError
+from facewise.store.protocols import KeyStore
+from facewise.store.records import AccessKey
+
+DEFAULT_ACCOUNT = "default"
+ACCOUNT_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+KEY_PREFIX = "FW"  # AWS's keys start AKIA; ours are told apart at a glance
+_KEY_ALPHABET = string.ascii_uppercase + string.digits
+
+
+@dataclass(frozen=True)
+class NewKey:
+    """A key just created: the only time its secret is shown."""
+
+    access_key_id: str
+    secret: str
+    account: str
+
+    def exports(self) -> str:
+        """The shell lines that make boto3 and the AWS CLI use this key."""
+        return (
+            f"export AWS_ACCESS_KEY_ID={self.access_key_id}\n"
+            f"export AWS_SECRET_ACCESS_KEY={self.secret}"
+        )
+
+
+class AccessKeys:
+    """Create, list, revoke and look up access keys in a key store."""
+
+    def __init__(self, store: KeyStore) -> None:
+        self.store = store
+
+    def create(self, account: str = DEFAULT_ACCOUNT) -> NewKey:
+        """A new key for ``account`` (an account exists as long as it has keys or data)."""
+        if not isinstance(account, str) or not ACCOUNT_NAME.fullmatch(account):
+            raise InvalidParameterError(
+                f"account {account!r} must be 1-64 letters, digits, '-' or '_'"
+            )
+        access_key_id = KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(18))
+        secret = secrets.token_urlsafe(30)
+        self.store.add_key(access_key_id, secret, account)
+        return NewKey(access_key_id, secret, account)
+
+    def create_first(self) -> NewKey | None:
+        """A key for the default account if no key was ever created, else None."""
+        return None if self.store.keys() else self.create(DEFAULT_ACCOUNT)
+
+    def list(self) -> list[AccessKey]:
+        return self.store.keys()
+
+    def revoke(self, access_key_id: str) -> None:
+        """Revoke a key at once; ResourceNotFoundError if no such active key."""
+        if not self.store.revoke_key(access_key_id):
+            raise ResourceNotFoundError(f"no active access key {access_key_id!r}")
+
+    def active(self, access_key_id: str) -> AccessKey | None:
+        """The key if it exists and is not revoked."""
+        key = self.store.key(access_key_id)
+        return key if key is not None and key.active else None

@@ -1,0 +1,62 @@
+"""Access keys in the SQLite store (a mixin of SqliteFaceStore).
+
+SigV4 needs the secret itself to recompute a signature, so secrets are stored as issued;
+the data directory is the trust boundary (keep it readable by the service's user only).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import TYPE_CHECKING
+
+from facewise.store.records import AccessKey
+from facewise.store.sqlite_schema import now_ms
+
+if TYPE_CHECKING:
+    from facewise.store.sqlite_store import SqliteFaceStore
+
+_COLUMNS = "access_key_id, secret, account, created_at_ms, revoked_at_ms"
+
+
+def _key(row: tuple) -> AccessKey:
+    return AccessKey(*row)
+
+
+class SqliteKeys:
+    """Add, find, list and revoke access keys."""
+
+    def add_key(self: SqliteFaceStore, access_key_id: str, secret: str, account: str) -> AccessKey:
+        with self.write() as db:
+            db.execute(
+                f"INSERT INTO access_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, NULL)",
+                (access_key_id, secret, account, now_ms()),
+            )
+        found = self.key(access_key_id)
+        assert found is not None  # just inserted in a committed transaction
+        return found
+
+    def key(self: SqliteFaceStore, access_key_id: str) -> AccessKey | None:
+        row = (
+            self._connection()
+            .execute(
+                f"SELECT {_COLUMNS} FROM access_keys WHERE access_key_id = ?", (access_key_id,)
+            )
+            .fetchone()
+        )
+        return _key(row) if row else None
+
+    def keys(self: SqliteFaceStore) -> list[AccessKey]:
+        rows = self._connection().execute(
+            f"SELECT {_COLUMNS} FROM access_keys ORDER BY created_at_ms, access_key_id"
+        )
+        return [_key(row) for row in rows]
+
+    def revoke_key(self: SqliteFaceStore, access_key_id: str) -> bool:
+        """Revoke an active key; False if there is no such active key."""
+        with self.write() as db:
+            cursor: sqlite3.Cursor = db.execute(
+                "UPDATE access_keys SET revoked_at_ms = ? "
+                "WHERE access_key_id = ? AND revoked_at_ms IS NULL",
+                (now_ms(), access_key_id),
+            )
+            return cursor.rowcount == 1
