@@ -1,0 +1,42 @@
+"""One facewise server for the API tests, started as a user would start it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from facewise.pipeline.analyzer import FaceAnalyzer
+from tests.api.server import ServerProcess
+from tests.conftest import encode
+
+
+@pytest.fixture(scope="session")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, analyzer: FaceAnalyzer
+) -> Iterator[ServerProcess]:
+    """The server, sharing the session's converted models (converted once, by `analyzer`)."""
+    from facewise.models.resnet_onnx import prepare
+    from facewise.settings import model_cache_dir
+
+    prepare(model_cache_dir(data_dir))
+    process = ServerProcess(tmp_path_factory.mktemp("served")).start(models_from=data_dir)
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def rekognition(server: ServerProcess):  # type: ignore[no-untyped-def]
+    """A boto3 client signed with the server's first key (account 'default')."""
+    return server.client()
+
+
+@pytest.fixture(scope="session")
+def hopper_jpeg(hopper_path: Path) -> bytes:
+    return hopper_path.read_bytes()
+
+
+@pytest.fixture(scope="session")
+def astronaut_jpeg(astronaut) -> bytes:  # type: ignore[no-untyped-def]
+    return encode(astronaut)

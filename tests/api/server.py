@@ -1,0 +1,111 @@
+"""A real `facewise serve` process on loopback, and boto3 clients signed for it."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+
+URL_LINE = re.compile(r"serving Amazon Rekognition's API on (http://\S+)")
+STARTUP_SECONDS = 120
+
+
+@dataclass
+class ServerProcess:
+    """`facewise serve --port 0` in a subprocess; its output is kept in ``log``."""
+
+    data_dir: Path
+    extra_args: list[str] = field(default_factory=list)
+    url: str = ""
+    access_key_id: str = ""
+    secret: str = ""
+    log: list[str] = field(default_factory=list)
+    process: subprocess.Popen[str] | None = None
+
+    def start(self, models_from: Path | None = None) -> ServerProcess:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if models_from is not None and (models_from / "models").is_dir():
+            shutil.copytree(models_from / "models", self.data_dir / "models", dirs_exist_ok=True)
+        command = [sys.executable, "-m", "facewise.cli.main", "serve", "--port", "0"]
+        command += ["--data-dir", str(self.data_dir), *self.extra_args]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        deadline = time.monotonic() + STARTUP_SECONDS
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line)
+            if found := URL_LINE.search(line):
+                self.url = found[1]
+            if line.startswith("export AWS_ACCESS_KEY_ID="):
+                self.access_key_id = line.split("=", 1)[1].strip()
+            if line.startswith("export AWS_SECRET_ACCESS_KEY="):
+                self.secret = line.split("=", 1)[1].strip()
+            if "Application startup complete" in line or time.monotonic() > deadline:
+                break
+        if not self.url or self.process.poll() is not None:
+            raise RuntimeError("facewise serve did not start:\n" + "".join(self.log))
+        threading.Thread(target=self._drain, daemon=True).start()
+        return self
+
+    def _drain(self) -> None:
+        assert self.process is not None and self.process.stdout is not None
+        for line in self.process.stdout:
+            self.log.append(line)
+
+    def create_key(self, account: str) -> tuple[str, str]:
+        """A new key for ``account`` made with `facewise keys create`."""
+        output = subprocess.run(
+            [sys.executable, "-m", "facewise.cli.main", "keys", "create", "--account", account,
+             "--data-dir", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        values = dict(
+            line.removeprefix("export ").split("=", 1)
+            for line in output.splitlines()
+            if line.startswith("export ")
+        )
+        return values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"]
+
+    def client(
+        self,
+        access_key_id: str | None = None,
+        secret: str | None = None,
+        region: str = "us-east-1",
+        retries: int = 1,
+    ):  # type: ignore[no-untyped-def]
+        """A boto3 Rekognition client for this server (no retries unless asked)."""
+        return boto3.client(
+            "rekognition",
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id=access_key_id or self.access_key_id,
+            aws_secret_access_key=secret or self.secret,
+            config=Config(retries={"max_attempts": retries, "mode": "standard"}),
+        )
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """Signal the server and wait for it to exit; its exit status."""
+        assert self.process is not None
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+        return self.process.wait(timeout=timeout)
+
+    def output(self) -> str:
+        return "".join(self.log)
