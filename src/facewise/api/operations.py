@@ -99,6 +99,7 @@ class Operations(UserHandlers):
     # -- faces ------------------------------------------------------------------------------
 
     def index_faces(self, params: Json) -> Json:
+        self.collections.check_collection(params["CollectionId"])
         result = self.collections.index_faces(
             params["CollectionId"],
             self.images.rgb(params["Image"]),
@@ -133,6 +134,7 @@ class Operations(UserHandlers):
         return out.search_faces_response(result)
 
     def search_faces_by_image(self, params: Json) -> Json:
+        self.collections.check_collection(params["CollectionId"])
         result = self.collections.search_faces_by_image(
             params["CollectionId"],
             self.images.rgb(params["Image"]),

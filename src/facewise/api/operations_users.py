@@ -63,6 +63,7 @@ class UserHandlers:
         return out.search_users_response(result)
 
     def search_users_by_image(self: Operations, params: Json) -> Json:
+        self.collections.check_collection(params["CollectionId"])
         result = self.collections.search_users_by_image(
             params["CollectionId"],
             self.images.rgb(params["Image"]),

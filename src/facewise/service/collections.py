@@ -142,6 +142,10 @@ class FaceCollections(UserOperations):
         name = parse_name("collection_id", collection_id, COLLECTION_ID)
         return self.store.collection(self.account, name)
 
+    def check_collection(self, collection_id: str) -> None:
+        """ResourceNotFoundError unless the collection exists (cheap; before costly work)."""
+        self._collection(collection_id)
+
     def create_collection(
         self, collection_id: str, tags: dict[str, str] | None = None
     ) -> CollectionRecord:
