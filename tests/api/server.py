@@ -70,8 +70,17 @@ class ServerProcess:
     def create_key(self, account: str) -> tuple[str, str]:
         """A new key for ``account`` made with `facewise keys create`."""
         output = subprocess.run(
-            [sys.executable, "-m", "facewise.cli.main", "keys", "create", "--account", account,
-             "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "facewise.cli.main",
+                "keys",
+                "create",
+                "--account",
+                account,
+                "--data-dir",
+                str(self.data_dir),
+            ],
             check=True,
             capture_output=True,
             text=True,

@@ -52,9 +52,7 @@ def test_list_collections_paginator(rekognition) -> None:
         rekognition.create_collection(CollectionId=name)
     try:
         pages = list(
-            rekognition.get_paginator("list_collections").paginate(
-                PaginationConfig={"PageSize": 3}
-            )
+            rekognition.get_paginator("list_collections").paginate(PaginationConfig={"PageSize": 3})
         )
         listed = [n for page in pages for n in page["CollectionIds"] if n.startswith("page-")]
         assert listed == names
@@ -112,7 +110,9 @@ def test_index_search_and_delete_faces(
         rekognition.search_faces(CollectionId=collection, FaceId=face_id)
 
 
-def test_index_faces_max_faces_and_quality(rekognition, collection: str, hopper_jpeg: bytes) -> None:
+def test_index_faces_max_faces_and_quality(
+    rekognition, collection: str, hopper_jpeg: bytes
+) -> None:
     response = rekognition.index_faces(
         CollectionId=collection, Image={"Bytes": hopper_jpeg}, MaxFaces=1, QualityFilter="HIGH"
     )
@@ -137,9 +137,11 @@ def test_list_faces_paginator(rekognition, collection: str, hopper_jpeg: bytes) 
     listed = [face["FaceId"] for page in pages for face in page["Faces"]]
     assert listed == sorted(ids)
     assert pages[0]["FaceModelVersion"] == "dlib-resnet-v1"
-    built = rekognition.get_paginator("list_faces").paginate(
-        CollectionId=collection, PaginationConfig={"MaxItems": 3}
-    ).build_full_result()
+    built = (
+        rekognition.get_paginator("list_faces")
+        .paginate(CollectionId=collection, PaginationConfig={"MaxItems": 3})
+        .build_full_result()
+    )
     assert len(built["Faces"]) == 3 and "NextToken" in built
     only = rekognition.list_faces(CollectionId=collection, FaceIds=ids[:2])
     assert sorted(f["FaceId"] for f in only["Faces"]) == sorted(ids[:2])

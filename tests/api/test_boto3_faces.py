@@ -60,7 +60,9 @@ def test_image_by_s3_object_from_the_bucket_folder(
     bucket = server.data_dir / "buckets" / "photos"
     (bucket / "people").mkdir(parents=True, exist_ok=True)
     (bucket / "people" / "grace.jpg").write_bytes(hopper_jpeg)
-    by_ref = rekognition.detect_faces(Image={"S3Object": {"Bucket": "photos", "Name": "people/grace.jpg"}})
+    by_ref = rekognition.detect_faces(
+        Image={"S3Object": {"Bucket": "photos", "Name": "people/grace.jpg"}}
+    )
     by_bytes = rekognition.detect_faces(Image={"Bytes": hopper_jpeg})
     assert by_ref["FaceDetails"] == by_bytes["FaceDetails"]
 
@@ -106,7 +108,9 @@ def test_bad_images_get_rekognition_errors(rekognition, payload: bytes, error: s
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_compare_without_a_source_face_is_invalid_parameter(rekognition, hopper_jpeg: bytes) -> None:
+def test_compare_without_a_source_face_is_invalid_parameter(
+    rekognition, hopper_jpeg: bytes
+) -> None:
     import numpy as np
 
     blank = encode(np.full((200, 200, 3), 90, dtype=np.uint8))
