@@ -78,7 +78,7 @@ class _Checker:
         return handler(value, shape, path)
 
     def _violated(self, path: str, value: object, constraint: str) -> None:
-        shown = repr(value) if not isinstance(value, str) else repr(value[:80])
+        shown = "null" if value is None else repr(value[:80] if isinstance(value, str) else value)
         self.problems.append(
             f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
         )
