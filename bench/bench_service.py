@@ -440,6 +440,8 @@ def main() -> int:
                     )
         finally:
             status = server.stop()
+            time.sleep(0.2)  # let the drain thread read the last lines
+            clean = any("Application shutdown complete" in line for line in server.log)
             collections.close()
 
     mean_kb = statistics.mean(len(p.data) for p in photos) / 1024
@@ -462,7 +464,8 @@ def main() -> int:
     )
     print(
         f"load average (1/5/15 min) before {load_before}, after {load_average()}; "
-        f"run {time.perf_counter() - started:.0f} s; server exit status {status}"
+        f"run {time.perf_counter() - started:.0f} s; server exit status {status}, "
+        f"graceful shutdown {'yes' if clean else 'NO'}"
     )
     print()
     print(table(cells))

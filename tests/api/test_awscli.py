@@ -8,6 +8,7 @@ that do not exist, and the key comes from the environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -192,18 +193,14 @@ def indexed(aws: Aws, photos: Photos, bucket: str, rekognition) -> Iterator[Inde
     assert record["FaceDetail"]["Gender"]["Value"] == "Female"
     assert len({*grace, record["Face"]["FaceId"]}) == 4
     yield Indexed(name, created["CollectionArn"], grace, record["Face"]["FaceId"])
-    try:
+    with contextlib.suppress(rekognition.exceptions.ResourceNotFoundException):
         rekognition.delete_collection(CollectionId=name)
-    except rekognition.exceptions.ResourceNotFoundException:
-        pass
 
 
 # -- stateless ------------------------------------------------------------------------------
 
 
-def test_detect_faces_from_a_file_and_from_a_bucket(
-    aws: Aws, photos: Photos, bucket: str
-) -> None:
+def test_detect_faces_from_a_file_and_from_a_bucket(aws: Aws, photos: Photos, bucket: str) -> None:
     by_file = aws.ok("detect-faces", "--image-bytes", Photos.bytes_of(photos.grace))
     [face] = by_file["FaceDetails"]
     assert face["Confidence"] > 99
@@ -302,9 +299,7 @@ def test_tags_round_trip(aws: Aws, indexed: Indexed) -> None:
 
 
 def test_search_faces_by_face_id_finds_the_other_copies(aws: Aws, indexed: Indexed) -> None:
-    result = aws.ok(
-        "search-faces", "--collection-id", indexed.name, "--face-id", indexed.grace[0]
-    )
+    result = aws.ok("search-faces", "--collection-id", indexed.name, "--face-id", indexed.grace[0])
     assert result["SearchedFaceId"] == indexed.grace[0]
     assert result["FaceModelVersion"] == "dlib-resnet-v1"
     matches = {match["Face"]["FaceId"]: match for match in result["FaceMatches"]}
@@ -339,8 +334,13 @@ def test_list_faces_paginates_with_max_items(aws: Aws, indexed: Indexed) -> None
     assert first["FaceModelVersion"] == "dlib-resnet-v1"
     token = first["NextToken"]
     rest = aws.ok(
-        "list-faces", "--collection-id", indexed.name, "--max-items", "2",
-        "--starting-token", token,
+        "list-faces",
+        "--collection-id",
+        indexed.name,
+        "--max-items",
+        "2",
+        "--starting-token",
+        token,
     )
     assert len(rest["Faces"]) == 2
     assert "NextToken" not in rest
@@ -368,6 +368,8 @@ def test_users_associate_search_disassociate(aws: Aws, photos: Photos, indexed: 
     g1, g2, g3 = indexed.grace
     assert aws.ok("create-user", *collection, "--user-id", user) == {}
     try:
+        # The CLI sends a fresh ClientRequestToken each time: a second create is a conflict.
+        aws.fails("ConflictException", "CreateUser", "create-user", *collection, "--user-id", user)
         assert aws.ok("list-users", *collection) == {
             "Users": [{"UserId": user, "UserStatus": "CREATED"}]
         }
@@ -392,6 +394,9 @@ def test_users_associate_search_disassociate(aws: Aws, photos: Photos, indexed: 
         assert match["User"] == {"UserId": user, "UserStatus": "ACTIVE"}
         assert match["Similarity"] > 99
         assert by_face["SearchedFace"] == {"FaceId": g3}
+        by_user = aws.ok("search-users", *collection, "--user-id", user)
+        assert by_user["SearchedUser"] == {"UserId": user}
+        assert by_user["UserMatches"] == []  # the user itself is left out, and no one else
         by_image = aws.ok(
             "search-users-by-image", *collection, "--image-bytes", Photos.bytes_of(photos.grace)
         )
@@ -407,9 +412,7 @@ def test_users_associate_search_disassociate(aws: Aws, photos: Photos, indexed: 
         )
         assert nobody["UserMatches"] == []
 
-        released = aws.ok(
-            "disassociate-faces", *collection, "--user-id", user, "--face-ids", g2
-        )
+        released = aws.ok("disassociate-faces", *collection, "--user-id", user, "--face-ids", g2)
         assert face_ids(released["DisassociatedFaces"]) == [g2]
         assert released["UnsuccessfulFaceDisassociations"] == []
         assert released["UserStatus"] == "ACTIVE"
