@@ -153,7 +153,11 @@ class RekognitionApp:
             elif method != "POST":
                 raise errors.MethodNotAllowed("Rekognition requests are POST /")
             else:
-                outcome = await self._rekognition(scope, receive, headers)
+                self.metrics.enter()
+                try:
+                    outcome = await self._rekognition(scope, receive, headers)
+                finally:
+                    self.metrics.leave()
         except errors.AwsError as error:
             outcome = _Outcome.failed(error, _target(headers) or "-")
         if outcome.error_code is not None:

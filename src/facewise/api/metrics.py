@@ -18,6 +18,15 @@ class Metrics:
         self._requests: Counter[tuple[str, int]] = Counter()
         self._seconds: Counter[str] = Counter()
         self._errors: Counter[str] = Counter()
+        self.in_flight = 0
+
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
 
     def observe(self, operation: str, status: int, elapsed_ms: float) -> None:
         with self._lock:
@@ -31,6 +40,9 @@ class Metrics:
     def render(self) -> str:
         with self._lock:
             lines = [
+                "# HELP facewise_requests_in_flight Rekognition requests being answered now.",
+                "# TYPE facewise_requests_in_flight gauge",
+                f"facewise_requests_in_flight {self.in_flight}",
                 "# HELP facewise_requests_total Requests answered, by operation and status.",
                 "# TYPE facewise_requests_total counter",
                 *(

@@ -100,6 +100,22 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _graceful_server(config: object):  # type: ignore[no-untyped-def]
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn's server, returning normally after a signalled graceful stop (uvicorn
+        would re-raise the signal, so the process died by it after a clean shutdown)."""
+
+        def handle_exit(self, sig: int, frame: object) -> None:  # type: ignore[override]
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+            captured = getattr(self, "_captured_signals", None)
+            if isinstance(captured, list):
+                captured.clear()
+
+    return GracefulServer(config)  # type: ignore[arg-type]
+
+
 def serve(options: ServeOptions) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
     import uvicorn
@@ -122,6 +138,6 @@ def serve(options: ServeOptions) -> int:
         timeout_graceful_shutdown=GRACE_SECONDS,
         server_header=False,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    _graceful_server(config).run(sockets=[sock])
     print("facewise stopped", file=sys.stderr, flush=True)
     return 0
