@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 
@@ -22,10 +23,8 @@ def collection(rekognition) -> Iterator[str]:
     name = f"boto-{next(_names)}"
     rekognition.create_collection(CollectionId=name)
     yield name
-    try:
+    with contextlib.suppress(rekognition.exceptions.ResourceNotFoundException):
         rekognition.delete_collection(CollectionId=name)
-    except rekognition.exceptions.ResourceNotFoundException:
-        pass
 
 
 def test_collection_lifecycle(rekognition) -> None:
