@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 
@@ -141,6 +142,9 @@ def test_access_log_has_no_image_bytes(server: ServerProcess, hopper_jpeg: bytes
     answer = call(server, "DetectFaces", {"Image": {"Bytes": encoded}})
     assert answer.status == 200
     request_id = answer.headers["x-amzn-requestid"]
+    deadline = time.monotonic() + 10  # the line is written just after the response
+    while request_id not in server.output() and time.monotonic() < deadline:
+        time.sleep(0.01)
     log = server.output()
     [line] = [line for line in log.splitlines() if request_id in line]
     assert "DetectFaces 200" in line
