@@ -26,6 +26,7 @@ class ServerProcess:
 
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
+    extra_env: dict[str, str] = field(default_factory=dict)
     url: str = ""
     access_key_id: str = ""
     secret: str = ""
@@ -43,7 +44,7 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env},
         )
         deadline = time.monotonic() + STARTUP_SECONDS
         assert self.process.stdout is not None

@@ -1,0 +1,99 @@
+"""Images by S3Object from an S3-compatible endpoint (moto's S3 server on loopback)."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from facewise.pipeline.analyzer import FaceAnalyzer
+from tests.api.server import ServerProcess
+
+S3_ENV = {
+    "AWS_ACCESS_KEY_ID": "s3-reader",
+    "AWS_SECRET_ACCESS_KEY": "s3-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def s3_url() -> Iterator[str]:
+    pytest.importorskip("moto.server", reason="moto[server] is a test dependency")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-p", str(port), "-H", "127.0.0.1"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert time.monotonic() < deadline, "moto's S3 server did not start"
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.wait(10)
+
+
+@pytest.fixture(scope="module")
+def s3_server(
+    s3_url: str, tmp_path_factory: pytest.TempPathFactory, data_dir: Path, analyzer: FaceAnalyzer
+) -> Iterator[ServerProcess]:
+    process = ServerProcess(
+        tmp_path_factory.mktemp("s3-served"),
+        ["--s3-endpoint-url", s3_url],
+        extra_env=S3_ENV,
+    ).start(models_from=data_dir)
+    yield process
+    process.stop()
+
+
+def test_images_from_an_s3_endpoint(
+    s3_url: str, s3_server: ServerProcess, hopper_jpeg: bytes
+) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    s3.create_bucket(Bucket="camera-stills")
+    s3.put_object(Bucket="camera-stills", Key="2026/12/01/door.jpg", Body=hopper_jpeg)
+    s3.put_object(Bucket="camera-stills", Key="notes.txt", Body=b"not a photo")
+    rekognition = s3_server.client()
+    reference = {"S3Object": {"Bucket": "camera-stills", "Name": "2026/12/01/door.jpg"}}
+    by_reference = rekognition.detect_faces(Image=reference)
+    assert (
+        by_reference["FaceDetails"]
+        == rekognition.detect_faces(Image={"Bytes": hopper_jpeg})["FaceDetails"]
+    )
+    rekognition.create_collection(CollectionId="door")
+    indexed = rekognition.index_faces(CollectionId="door", Image=reference)
+    assert len(indexed["FaceRecords"]) == 1
+    with pytest.raises(rekognition.exceptions.InvalidS3ObjectException):
+        rekognition.detect_faces(
+            Image={"S3Object": {"Bucket": "camera-stills", "Name": "nope.jpg"}}
+        )
+    with pytest.raises(rekognition.exceptions.InvalidS3ObjectException):
+        rekognition.detect_faces(Image={"S3Object": {"Bucket": "no-bucket", "Name": "a.jpg"}})
+    with pytest.raises(rekognition.exceptions.InvalidImageFormatException):
+        rekognition.detect_faces(
+            Image={"S3Object": {"Bucket": "camera-stills", "Name": "notes.txt"}}
+        )
