@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAMPLE = $$($(PY) -c 'import matplotlib.cbook as c; print(c.get_sample_data("grace_hopper.jpg", asfileobj=False))')
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -18,9 +18,15 @@ $(VENV)/.installed-test: pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet -e '.[demo,test]'
 	touch $@
 
-## run: install facewise and analyse a photo an installed package ships (the HTTP service comes later)
+## run: install facewise and serve Rekognition's API on http://$(HOST):$(PORT) (Ctrl-C stops)
+HOST ?= 127.0.0.1
+PORT ?= 8080
 run: $(VENV)/.installed-run
 	$(VENV)/bin/facewise models --prepare
+	$(VENV)/bin/facewise serve --host $(HOST) --port $(PORT)
+
+## demo: analyse and compare a sample photo from the command line (no server)
+demo: $(VENV)/.installed-run
 	$(VENV)/bin/facewise detect-faces "$(SAMPLE)" --attributes ALL --draw out/grace_hopper.png
 	$(VENV)/bin/facewise compare-faces "$(SAMPLE)" "$(SAMPLE)"
 
@@ -42,6 +48,7 @@ bench: $(VENV)/.installed-test
 	cd bench && ../$(PY) bench_embed.py
 	cd bench && ../$(PY) bench_detect.py --data $(DATA)
 	cd bench && ../$(PY) bench_end_to_end.py --data $(DATA)
+	cd bench && ../$(PY) bench_service.py --data $(DATA)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache src/*.egg-info
