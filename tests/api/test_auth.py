@@ -225,3 +225,17 @@ def test_accounts_cannot_see_or_touch_each_others_collections(
     assert after["FaceCount"] == 1
     assert alice.list_tags_for_resource(ResourceArn=arn)["Tags"] == {}
     alice.delete_collection(CollectionId="private")
+
+
+def test_session_token_header_is_signed_and_accepted(server: ServerProcess) -> None:
+    import boto3
+
+    client = boto3.client(
+        "rekognition",
+        endpoint_url=server.url,
+        region_name="us-east-1",
+        aws_access_key_id=server.access_key_id,
+        aws_secret_access_key=server.secret,
+        aws_session_token="ignored-by-facewise",
+    )
+    assert "CollectionIds" in client.list_collections()
