@@ -68,27 +68,18 @@ class ServerProcess:
         for line in self.process.stdout:
             self.log.append(line)
 
+    def keys(self, *args: str) -> str:
+        """The output of `facewise keys ARGS` on this server's data directory."""
+        command = [sys.executable, "-m", "facewise.cli.main", "keys", *args]
+        return subprocess.run(
+            [*command, "--data-dir", str(self.data_dir)], check=True, capture_output=True, text=True
+        ).stdout
+
     def create_key(self, account: str) -> tuple[str, str]:
         """A new key for ``account`` made with `facewise keys create`."""
-        output = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "facewise.cli.main",
-                "keys",
-                "create",
-                "--account",
-                account,
-                "--data-dir",
-                str(self.data_dir),
-            ],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
         values = dict(
             line.removeprefix("export ").split("=", 1)
-            for line in output.splitlines()
+            for line in self.keys("create", "--account", account).splitlines()
             if line.startswith("export ")
         )
         return values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -150,38 +148,11 @@ def test_revoked_key_stops_working_at_once(server: ServerProcess) -> None:
     key, secret = server.create_key("revokee")
     client = server.client(key, secret)
     client.list_collections()
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facewise.cli.main",
-            "keys",
-            "revoke",
-            key,
-            "--data-dir",
-            str(server.data_dir),
-        ],
-        check=True,
-        capture_output=True,
-    )
+    server.keys("revoke", key)
     with pytest.raises(ClientError) as caught:
         client.list_collections()
     assert code_of(caught) == ("UnrecognizedClientException", 403)
-    listed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "facewise.cli.main",
-            "keys",
-            "list",
-            "--json",
-            "--data-dir",
-            str(server.data_dir),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
+    listed = server.keys("list", "--json")
     rows = {row["access_key_id"]: row for row in json.loads(listed)}
     assert rows[key]["status"] == "revoked" and rows[key]["account"] == "revokee"
     assert "secret" not in json.dumps(rows).lower()
