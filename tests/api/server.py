@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -15,6 +16,8 @@ from pathlib import Path
 
 import boto3
 from botocore.config import Config
+
+from tests.api.shape_check import shape_problems
 
 URL_LINE = re.compile(r"serving Amazon Rekognition's API on (http://\S+)")
 STARTUP_SECONDS = 120
@@ -92,7 +95,7 @@ class ServerProcess:
         retries: int = 1,
     ):  # type: ignore[no-untyped-def]
         """A boto3 Rekognition client for this server (no retries unless asked)."""
-        return boto3.client(
+        client = boto3.client(
             "rekognition",
             endpoint_url=self.url,
             region_name=region,
@@ -100,6 +103,8 @@ class ServerProcess:
             aws_secret_access_key=secret or self.secret,
             config=Config(retries={"max_attempts": retries, "mode": "standard"}),
         )
+        client.meta.events.register("after-call.rekognition", check_response_shape)
+        return client
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         """Signal the server and wait for it to exit; its exit status."""
@@ -110,3 +115,12 @@ class ServerProcess:
 
     def output(self) -> str:
         return "".join(self.log)
+
+
+def check_response_shape(http_response, parsed, model, **_: object) -> None:  # type: ignore[no-untyped-def]
+    """Every successful answer, as it came over the wire, must fit the operation's output
+    shape exactly: a key botocore does not know would be silently lost by boto3."""
+    if http_response.status_code != 200 or model.output_shape is None:
+        return
+    problems = shape_problems(json.loads(http_response.content), model.output_shape)
+    assert not problems, f"{model.name} answered outside its shape: {problems}"

@@ -22,83 +22,12 @@ from botocore.model import ServiceModel, Shape
 from facewise.api.shapes import compare_faces_response, detect_faces_response
 from facewise.pipeline.analyzer import FaceAnalyzer
 from facewise.service.faces import compare_faces, detect_faces
+from tests.api.shape_check import shape_problems
 
 Json = dict[str, Any]
 
 DEFAULT_KEYS = {"BoundingBox", "Confidence", "Landmarks", "Pose", "Quality"}
 ALL_68_KEYS = DEFAULT_KEYS | {"AgeRange", "Gender", "Smile", "EyesOpen", "MouthOpen"}
-
-
-# --- the checker --------------------------------------------------------------------------
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _range_problems(value: float, shape: Shape, path: str, what: str = "") -> list[str]:
-    """Problems with ``value`` against the shape's declared min/max (lengths for lists/strings)."""
-    problems = []
-    low, high = shape.metadata.get("min"), shape.metadata.get("max")
-    if low is not None and value < low:
-        problems.append(f"{path}: {what}{value} is below {shape.name}'s min {low}")
-    if high is not None and value > high:
-        problems.append(f"{path}: {what}{value} is above {shape.name}'s max {high}")
-    return problems
-
-
-def shape_problems(value: Any, shape: Shape, path: str = "$") -> list[str]:
-    """Everything in ``value`` that botocore's ``shape`` does not allow; empty if it conforms."""
-    kind = shape.type_name
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object ({shape.name}), got {type(value).__name__}"]
-        problems = [
-            f"{path}: required member {name!r} of {shape.name} is missing"
-            for name in shape.required_members
-            if name not in value
-        ]
-        for key, item in value.items():
-            member = shape.members.get(key)
-            if member is None:
-                problems.append(f"{path}: {key!r} is not a member of {shape.name}")
-            else:
-                problems.extend(shape_problems(item, member, f"{path}.{key}"))
-        return problems
-    if kind == "list":
-        if not isinstance(value, list):
-            return [f"{path}: expected a list ({shape.name}), got {type(value).__name__}"]
-        problems = _range_problems(len(value), shape, path, "length ")
-        for index, item in enumerate(value):
-            problems.extend(shape_problems(item, shape.member, f"{path}[{index}]"))
-        return problems
-    if kind == "map":
-        if not isinstance(value, dict):
-            return [f"{path}: expected an object ({shape.name}), got {type(value).__name__}"]
-        problems = []
-        for key, item in value.items():
-            problems.extend(shape_problems(key, shape.key, f"{path}<key {key!r}>"))
-            problems.extend(shape_problems(item, shape.value, f"{path}[{key!r}]"))
-        return problems
-    if kind == "string":
-        if not isinstance(value, str):
-            return [f"{path}: expected a string ({shape.name}), got {type(value).__name__}"]
-        if shape.enum and value not in shape.enum:
-            return [f"{path}: {value!r} is not one of {shape.name}'s {len(shape.enum)} values"]
-        return _range_problems(len(value), shape, path, "length ")
-    if kind in ("float", "double"):
-        if not _is_number(value) or not math.isfinite(value):
-            return [f"{path}: expected a finite number ({shape.name}), got {value!r}"]
-        return _range_problems(value, shape, path)
-    if kind in ("integer", "long"):
-        if not isinstance(value, int) or isinstance(value, bool):
-            return [f"{path}: expected an integer ({shape.name}), got {value!r}"]
-        return _range_problems(value, shape, path)
-    if kind == "boolean":
-        if not isinstance(value, bool):
-            return [f"{path}: expected a boolean ({shape.name}), got {value!r}"]
-        return []
-    return [f"{path}: the checker does not know botocore type {kind!r} ({shape.name})"]
 
 
 def boxes(response: Any) -> Iterator[Json]:
@@ -354,3 +283,17 @@ def test_boto_drops_what_the_model_does_not_declare(
     extended["FaceDetails"][0]["Age"] = 30
     with pytest.raises(AssertionError, match="keys"):
         assert_same(through_boto(extended, detect_shape), extended)
+
+
+def test_the_wire_check_of_test_clients_catches_unknown_keys() -> None:
+    from types import SimpleNamespace
+
+    from tests.api.server import check_response_shape
+
+    model = botocore.session.get_session().get_service_model("rekognition")
+    operation = model.operation_model("ListCollections")
+    good = SimpleNamespace(status_code=200, content=b'{"CollectionIds": ["a"]}')
+    check_response_shape(http_response=good, parsed={}, model=operation)
+    extra = SimpleNamespace(status_code=200, content=b'{"CollectionIds": [], "Extra": 1}')
+    with pytest.raises(AssertionError, match="'Extra' is not a member"):
+        check_response_shape(http_response=extra, parsed={}, model=operation)
