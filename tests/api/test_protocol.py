@@ -150,3 +150,9 @@ def test_access_log_has_no_image_bytes(server: ServerProcess, hopper_jpeg: bytes
     assert "DetectFaces 200" in line
     assert encoded[:64] not in log and encoded[-64:] not in log
     assert json.dumps(answer.json["FaceDetails"][0]["BoundingBox"]) not in log
+
+
+def test_operations_without_images_take_small_bodies(server: ServerProcess) -> None:
+    padded = b'{"MaxResults": 5' + b" " * (2 * 1024 * 1024) + b"}"
+    answer = call(server, "ListCollections", padded)
+    assert (answer.status, answer.code) == (413, "RequestEntityTooLargeException")

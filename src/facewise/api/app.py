@@ -13,11 +13,12 @@ without bound.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 JSON_CONTENT_TYPE = b"application/x-amz-json-1.1"
+# Operations without images take small bodies (4,096 FaceIds are about 160 KB).
+SMALL_BODY_BYTES = 1024 * 1024
 access_log = logging.getLogger("facewise.access")
 error_log = logging.getLogger("facewise.server")
 
@@ -51,7 +54,9 @@ class ServerConfig:
     max_waiting: image requests allowed to wait for a worker. Beyond it, ThrottlingException
         (botocore retries with backoff). Larger smooths bursts at the cost of latency.
     store_workers: threads for the operations that only read or write the store.
-    max_body_bytes: largest request body. Two 5 MB images in base64 (CompareFaces) fit.
+    max_body_bytes: largest body of an image operation. Two 5 MB images in base64
+        (CompareFaces) fit. Other operations take at most 1 MiB. Memory for bodies is
+        bounded by (inference_workers + max_waiting) x this, plus the store pool's share.
     """
 
     inference_workers: int = 2
@@ -74,21 +79,26 @@ class _Outcome:
 
 
 class _Pool:
-    """A thread pool with a cap on admitted work (running + waiting)."""
+    """A thread pool with a cap on admitted requests (reading their body, waiting, running)."""
 
     def __init__(self, workers: int, capacity: int, name: str) -> None:
         self.executor = ThreadPoolExecutor(workers, thread_name_prefix=name)
         self.capacity = capacity
         self.admitted = 0
 
-    async def run(self, work: Callable[[], _Outcome]) -> _Outcome:
+    @contextlib.contextmanager
+    def admission(self) -> Iterator[None]:
+        """A place for one request, or ThrottlingException when all are taken."""
         if self.admitted >= self.capacity:
             raise errors.Throttling("facewise is busy; try again shortly")
         self.admitted += 1  # only the event loop thread touches the counter
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, work)
+            yield
         finally:
             self.admitted -= 1
+
+    async def run(self, work: Callable[[], _Outcome]) -> _Outcome:
+        return await asyncio.get_running_loop().run_in_executor(self.executor, work)
 
 
 class RekognitionApp:
@@ -193,21 +203,24 @@ class RekognitionApp:
     async def _rekognition(
         self, scope: Scope, receive: Receive, headers: dict[str, str]
     ) -> _Outcome:
-        body = await self._read_body(receive, headers)
         name = _target(headers)
-        request = SignedRequest(
-            method="POST",
-            host=headers.get("host", ""),
-            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=headers,
-            body=body,
-        )
-        pool = self.inference if name in IMAGE_OPERATIONS else self.store
-        return await pool.run(lambda: self._process(name, request))
+        analyses_images = name in IMAGE_OPERATIONS
+        pool = self.inference if analyses_images else self.store
+        # Admitted before the body is read: memory stays bounded by places x body limit.
+        with pool.admission():
+            limit = self.config.max_body_bytes if analyses_images else SMALL_BODY_BYTES
+            body = await self._read_body(receive, headers, limit)
+            request = SignedRequest(
+                method="POST",
+                host=headers.get("host", ""),
+                path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0],
+                query=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=body,
+            )
+            return await pool.run(lambda: self._process(name, request))
 
-    async def _read_body(self, receive: Receive, headers: dict[str, str]) -> bytes:
-        limit = self.config.max_body_bytes
+    async def _read_body(self, receive: Receive, headers: dict[str, str], limit: int) -> bytes:
         declared = headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
             raise errors.RequestEntityTooLarge(
