@@ -112,3 +112,28 @@ def test_first_start_prints_the_key_exports(small_server: ServerProcess) -> None
     assert f"export AWS_ACCESS_KEY_ID={small_server.access_key_id}" in output
     assert f"export AWS_SECRET_ACCESS_KEY={small_server.secret}" in output
     assert f"--endpoint-url {small_server.url}" in output
+
+
+def test_a_taken_port_is_a_clear_error(server: ServerProcess, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    port = server.url.rsplit(":", 1)[1]
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facewise.cli.main",
+            "serve",
+            "--port",
+            port,
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr

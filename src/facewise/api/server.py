@@ -124,9 +124,16 @@ def serve(options: ServeOptions) -> int:
         level=os.environ.get("FACEWISE_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    try:  # first, so a taken port fails at once; connections wait in the backlog meanwhile
+        sock = listening_socket(options.host, options.port)
+    except OSError as error:
+        print(
+            f"facewise: cannot listen on {options.host}:{options.port}: {error.strerror}",
+            file=sys.stderr,
+        )
+        return 1
     app, first = build_app(options)
     warm_up(app)
-    sock = listening_socket(options.host, options.port)
     host, port = sock.getsockname()[:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     print(usage(url, first), flush=True)
