@@ -5,7 +5,9 @@ DetectFaces and SearchFacesByImage at 1, 4 and 16 concurrent clients: once throu
 the library (`detect_faces`, `FaceCollections.search_faces_by_image`) from the same number
 of threads sharing one FaceAnalyzer. Both paths send the same image bytes in the same order;
 the ratio of the two is what the service adds (HTTP, JSON and base64, SigV4, the inference
-queue, and the boto3 client, which runs on the same cores as the server).
+queue, and the boto3 client, which runs on the same cores as the server). Each row's requests
+run in two halves, library-service-service-library, so drift in the machine's load hits both
+paths alike; latency is per call as the caller sees it, req/s is calls over wall time.
 
     cd bench && PYTHONPATH=../src ../.venv/bin/python bench_service.py \
         --data ../../shared/data/faces [--requests 150] [--concurrency 1,4,16] [--workers N]
@@ -196,10 +198,13 @@ def error_code(error: Exception) -> tuple[str, int]:
     return type(error).__name__, 0
 
 
-def run_cell(cell: Cell, calls: Sequence[Call], photos: Sequence[Photo], requests: int) -> Cell:
-    """``requests`` calls over the photos in order, by len(calls) threads at once."""
+def run_cell(
+    cell: Cell, calls: Sequence[Call], photos: Sequence[Photo], first: int, count: int
+) -> Cell:
+    """Requests ``first`` to ``first + count`` (photos in order, cycling) by len(calls)
+    threads at once, added to ``cell``."""
     lock = threading.Lock()
-    next_index = iter(range(requests))
+    next_index = iter(range(first, first + count))
     start = threading.Barrier(len(calls) + 1)
 
     def worker(call: Call) -> None:
@@ -230,7 +235,7 @@ def run_cell(cell: Cell, calls: Sequence[Call], photos: Sequence[Photo], request
         began = time.perf_counter()
         for future in futures:
             future.result()
-        cell.wall_s = time.perf_counter() - began
+        cell.wall_s += time.perf_counter() - began
     return cell
 
 
@@ -419,22 +424,23 @@ def main() -> int:
                     lib(probe)
 
             cells = []
+            half = args.requests // 2
             for operation in OPERATIONS:
                 for level in args.concurrency:
-                    lib = library_call(analyzer, collections, operation)
-                    cells.append(
-                        run_cell(
-                            Cell(operation, level, "library"), [lib] * level, photos, args.requests
-                        )
-                    )
+                    library = Cell(operation, level, "library")
+                    service = Cell(operation, level, "service")
+                    library_calls = [library_call(analyzer, collections, operation)] * level
                     calls = service_calls(clients[:level], operation)
-                    cells.append(
-                        run_cell(Cell(operation, level, "service"), calls, photos, args.requests)
-                    )
+                    # In halves, library-service-service-library: drift in the machine's
+                    # load hits both paths alike, and both see the same photos.
+                    run_cell(library, library_calls, photos, 0, half)
+                    run_cell(service, calls, photos, 0, half)
+                    run_cell(service, calls, photos, half, args.requests - half)
+                    run_cell(library, library_calls, photos, half, args.requests - half)
+                    cells += [library, service]
                     print(
-                        f"  {operation} x{level}: "
-                        f"library {cells[-2].per_second:.1f}/s, "
-                        f"service {cells[-1].per_second:.1f}/s",
+                        f"  {operation} x{level}: library {library.per_second:.1f}/s, "
+                        f"service {service.per_second:.1f}/s; load average {load_average()}",
                         file=sys.stderr,
                         flush=True,
                     )

@@ -44,6 +44,7 @@ class ServerProcess:
         command += ["--data-dir", str(self.data_dir), *self.extra_args]
         self.process = subprocess.Popen(
             command,
+            preexec_fn=_die_with_parent,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -124,3 +125,11 @@ def check_response_shape(http_response, parsed, model, **_: object) -> None:  # 
         return
     problems = shape_problems(json.loads(http_response.content), model.output_shape)
     assert not problems, f"{model.name} answered outside its shape: {problems}"
+
+
+def _die_with_parent() -> None:
+    """In the child: SIGTERM when the test process dies, so no server outlives a killed run."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
