@@ -288,6 +288,17 @@ def index_photos(index: Callable[[Photo], int], photos: Sequence[Photo]) -> tupl
     return faces, time.perf_counter() - began
 
 
+def peak_rss_mb(pid: int) -> float:
+    """A process's peak resident memory (Linux VmHWM), in MB; 0 where unknown."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def load_average() -> str:
     try:
         return " / ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -445,6 +456,7 @@ def main() -> int:
                         flush=True,
                     )
         finally:
+            server_peak_mb = peak_rss_mb(server.process.pid) if server.process else 0.0
             status = server.stop()
             time.sleep(0.2)  # let the drain thread read the last lines
             clean = any("Application shutdown complete" in line for line in server.log)
@@ -467,6 +479,10 @@ def main() -> int:
         f"collection '{COLLECTION}': service indexed {service_faces} faces in {service_s:.1f} s, "
         f"library {library_faces} in {library_s:.1f} s; matches for {photos[0].name}: "
         f"service {service_matches}, library {library_matches}"
+    )
+    print(
+        f"peak memory (VmHWM): server process {server_peak_mb:.0f} MB, "
+        f"this process (library path + boto3 clients) {peak_rss_mb(os.getpid()):.0f} MB"
     )
     print(
         f"load average (1/5/15 min) before {load_before}, after {load_average()}; "
