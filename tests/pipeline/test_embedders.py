@@ -74,3 +74,12 @@ def test_cache_is_verified_and_rebuilt_when_tampered(tmp_path):
     assert resnet_onnx.verified_onnx_bytes(tmp_path) == original
     (tmp_path / resnet_onnx.RECORD_FILE).write_text("{not json")
     assert resnet_onnx.verified_onnx_bytes(tmp_path) == original
+
+
+def test_load_all_loads_every_model_of_the_configuration(data_dir) -> None:  # type: ignore[no-untyped-def]
+    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+
+    analyzer = FaceAnalyzer(AnalyzerConfig(data_dir=data_dir))
+    assert analyzer._models == {}
+    analyzer.load_all()
+    assert set(analyzer._models) == {"detector", "shape_5", "embedder", "age", "gender"}

@@ -262,7 +262,7 @@ class RekognitionApp:
             return _Outcome.failed(wire, shown, account)
 
     def _call(self, name: str | None, body: bytes, caller: Caller) -> dict[str, Any]:
-        model = operation(name) if name is not None else None
+        model = operation(name) if name is not None else None  # _target() checked the name
         if name is None or model is None:
             raise errors.UnknownOperationException(
                 f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, naming a Rekognition operation"

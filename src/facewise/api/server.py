@@ -15,6 +15,7 @@ from pathlib import Path
 
 from facewise.api.app import RekognitionApp, ServerConfig
 from facewise.api.images import FolderBuckets, ImageResolver, ObjectSource, S3Buckets
+from facewise.api.model import service_model
 from facewise.service.collections import FaceCollections
 from facewise.service.keys import AccessKeys, NewKey
 from facewise.settings import data_dir as resolve_data_dir
@@ -57,12 +58,20 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
 
 
 def warm_up(app: RekognitionApp) -> None:
-    """Load every model now, so the first request is not the slow one."""
+    """Load every model and the service model now, so the first request is not slow."""
     import numpy as np
 
+    from facewise.types import Attribute, FaceDetection
+
     analyzer = app.collections.analyzer
-    blank = np.full((160, 160, 3), 128, dtype=np.uint8)
-    analyzer.analyze(blank, analyzer.detect(blank), with_embedding=True)
+    analyzer.load_all()
+    # Each model's first run allocates its buffers: run all of them once on a made-up face.
+    grey = np.full((200, 200, 3), 128, dtype=np.uint8)
+    analyzer.detect(grey)
+    eyes_nose_mouth = ((80.0, 90.0), (120.0, 90.0), (100.0, 110.0), (85.0, 130.0), (115.0, 130.0))
+    face = FaceDetection((60.0, 50.0, 140.0, 150.0), 1.0, eyes_nose_mouth)
+    analyzer.analyze(grey, [face], frozenset(Attribute), with_embedding=True)
+    service_model()  # botocore's Rekognition model takes ~50 ms to load
 
 
 def usage(url: str, first: NewKey | None) -> str:

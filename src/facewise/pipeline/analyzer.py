@@ -116,6 +116,13 @@ class FaceAnalyzer:
     def gender(self) -> ChipClassifier:
         return self._model("gender", lambda: ChipClassifier(GENDER_NAME, self.config.threads))
 
+    def load_all(self) -> None:
+        """Load every model this configuration uses now instead of on first use (a server
+        does this before accepting requests, so no caller pays for it)."""
+        _ = (self.detector, self.shape_5, self.embedder, self.age, self.gender)
+        if self.config.landmarks_68:
+            _ = self.shape_68
+
     def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
         """Faces in the image, largest first."""
         return self.detector.detect(rgb)
