@@ -225,3 +225,19 @@ def test_deleting_a_collection_removes_its_faces(faces, astronaut):
     faces.create_collection("gone")
     assert faces.describe_collection("gone").face_count == 0
     assert faces.search_faces_by_image("gone", astronaut).matches == []
+
+
+def test_tags_change_atomically_and_within_limits(tmp_path, analyzer) -> None:  # type: ignore[no-untyped-def]
+    import pytest
+
+    from facewise.errors import InvalidParameterError
+    from facewise.service.collections import FaceCollections
+
+    with FaceCollections.open(tmp_path, analyzer) as faces:
+        faces.create_collection("tagged", tags={"a": "1"})
+        faces.tag_collection("tagged", {"b": "2"})
+        faces.untag_collection("tagged", ["a", "absent"])
+        assert faces.collection_tags("tagged") == {"b": "2"}
+        with pytest.raises(InvalidParameterError):
+            faces.tag_collection("tagged", {f"k{i}": "v" for i in range(200)})
+        assert faces.collection_tags("tagged") == {"b": "2"}

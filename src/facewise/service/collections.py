@@ -175,15 +175,15 @@ class FaceCollections(UserOperations):
     def tag_collection(self, collection_id: str, tags: dict[str, str]) -> None:
         """Add or overwrite tags (at most 200 in all)."""
         record = self._collection(collection_id)
-        merged = parse_tags({**record.tags, **parse_tags(tags)})
-        self.store.set_tags(self.account, record.name, merged)
+        added = parse_tags(tags)
+        self.store.update_tags(self.account, record.name, lambda old: parse_tags(old | added))
 
     def untag_collection(self, collection_id: str, tag_keys: list[str]) -> None:
         """Remove tags by key; keys the collection does not have are ignored."""
         record = self._collection(collection_id)
         drop = set(tag_keys)
-        self.store.set_tags(
-            self.account, record.name, {k: v for k, v in record.tags.items() if k not in drop}
+        self.store.update_tags(
+            self.account, record.name, lambda old: {k: v for k, v in old.items() if k not in drop}
         )
 
     def delete_collection(self, collection_id: str) -> None:

@@ -9,7 +9,7 @@ came after.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,7 +74,9 @@ class FaceStore(Protocol):
         self, account: str, name: str, face_model_version: str, tags: dict[str, str]
     ) -> CollectionRecord: ...
 
-    def set_tags(self, account: str, name: str, tags: dict[str, str]) -> CollectionRecord: ...
+    def update_tags(
+        self, account: str, name: str, change: Callable[[dict[str, str]], dict[str, str]]
+    ) -> CollectionRecord: ...
 
     def collection(self, account: str, name: str) -> CollectionRecord: ...
 

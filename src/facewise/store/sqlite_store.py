@@ -13,7 +13,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -188,10 +188,14 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
         )
         return [_collection(row) for row in rows]
 
-    def set_tags(self, account: str, name: str, tags: dict[str, str]) -> CollectionRecord:
-        """Replace a collection's tags (the caller merges and checks limits)."""
+    def update_tags(
+        self, account: str, name: str, change: Callable[[dict[str, str]], dict[str, str]]
+    ) -> CollectionRecord:
+        """Replace a collection's tags with ``change(current tags)``, in one transaction (an
+        error raised by ``change`` leaves them as they were)."""
         with self.write() as db:
             record = self.collection(account, name)
+            tags = change(dict(record.tags))
             db.execute(
                 "UPDATE collections SET tags = ? WHERE row_id = ?",
                 (json.dumps(tags), record.row_id),
