@@ -278,3 +278,32 @@ def test_errors_by_name(rekognition, call, code: str) -> None:  # type: ignore[n
         call(rekognition)
     assert error_code(caught) == code
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_concurrent_writers_lose_nothing(
+    server: ServerProcess, collection: str, hopper_jpeg: bytes
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def index_three(worker: int) -> list[str]:
+        client = server.client(retries=10)  # throttled calls are retried, as boto3 users do
+        return [
+            client.index_faces(
+                CollectionId=collection,
+                Image={"Bytes": hopper_jpeg},
+                ExternalImageId=f"w{worker}-{i}",
+            )["FaceRecords"][0]["Face"]["FaceId"]
+            for i in range(3)
+        ]
+
+    with ThreadPoolExecutor(8) as pool:
+        face_ids = [f for ids in pool.map(index_three, range(8)) for f in ids]
+    rekognition = server.client()
+    assert len(set(face_ids)) == 24
+    assert rekognition.describe_collection(CollectionId=collection)["FaceCount"] == 24
+    listed = rekognition.get_paginator("list_faces").paginate(CollectionId=collection)
+    assert sorted(f["FaceId"] for page in listed for f in page["Faces"]) == sorted(face_ids)
+    found = rekognition.search_faces_by_image(
+        CollectionId=collection, Image={"Bytes": hopper_jpeg}, MaxFaces=100
+    )
+    assert len(found["FaceMatches"]) == 24
