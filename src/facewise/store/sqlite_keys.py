@@ -26,14 +26,13 @@ class SqliteKeys:
     """Add, find, list and revoke access keys."""
 
     def add_key(self: SqliteFaceStore, access_key_id: str, secret: str, account: str) -> AccessKey:
+        key = AccessKey(access_key_id, secret, account, now_ms())
         with self.write() as db:
             db.execute(
                 f"INSERT INTO access_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, NULL)",
-                (access_key_id, secret, account, now_ms()),
+                (key.access_key_id, key.secret, key.account, key.created_at_ms),
             )
-        found = self.key(access_key_id)
-        assert found is not None  # just inserted in a committed transaction
-        return found
+        return key
 
     def key(self: SqliteFaceStore, access_key_id: str) -> AccessKey | None:
         row = (

@@ -9,6 +9,7 @@ and an index update loses nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 import threading
@@ -200,7 +201,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
                 "UPDATE collections SET tags = ? WHERE row_id = ?",
                 (json.dumps(tags), record.row_id),
             )
-        return self.collection(account, name)
+        return dataclasses.replace(record, tags=tags)
 
     def delete_collection(self, account: str, name: str) -> CollectionRecord:
         with self.write() as db:
