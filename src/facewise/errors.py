@@ -4,6 +4,7 @@
     ├── InvalidParameterError     a value is out of range, of the wrong type, or inconsistent
     ├── InvalidImageFormatError   the bytes are not a JPEG or PNG facewise can decode
     ├── ImageTooLargeError        the image exceeds the byte or pixel budget
+    ├── InvalidS3ObjectError      an object by reference that cannot be named, found or read
     ├── InvalidPaginationTokenError  a NextToken that facewise did not issue for this listing
     ├── ResourceNotFoundError     no such collection, user or face
     ├── ResourceAlreadyExistsError  a collection of that name exists
@@ -32,6 +33,10 @@ class InvalidImageFormatError(FacewiseError, ValueError):
 
 class ImageTooLargeError(FacewiseError, ValueError):
     """The image is larger than the configured byte or pixel budget."""
+
+
+class InvalidS3ObjectError(FacewiseError, ValueError):
+    """An object by reference (S3Object) is badly named, missing or unreadable."""
 
 
 class ModelError(FacewiseError, RuntimeError):

@@ -22,3 +22,12 @@ def data_dir(explicit: Path | str | None = None) -> Path:
 def model_cache_dir(explicit: Path | str | None = None) -> Path:
     """Where converted models are cached: ``<data dir>/models``."""
     return data_dir(explicit) / "models"
+
+
+STORE_URL_ENV = "FACEWISE_STORE_URL"
+
+
+def store_url(explicit: str | None = None) -> str | None:
+    """The store URL: ``explicit`` if given, else $FACEWISE_STORE_URL, else None (meaning the
+    SQLite file in the data directory)."""
+    return explicit or os.environ.get(STORE_URL_ENV) or None

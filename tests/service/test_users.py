@@ -157,7 +157,7 @@ def test_a_user_holds_at_most_100_faces_counting_only_new_ones(faces):
     """Faces already on the user do not count again towards the limit of 100."""
     from facewise.store.records import NewFace
 
-    record = faces.store.collection("default", "c")
+    record = faces.context.store.collection("default", "c")
     rng = np.random.default_rng(7)
     base = rng.normal(size=128).astype(np.float32) * 0.1
     batch = [
@@ -170,7 +170,7 @@ def test_a_user_holds_at_most_100_faces_counting_only_new_ones(faces):
         )
         for _ in range(101)
     ]
-    stored = [f.face_id for f in faces.store.add_faces(record, batch)]
+    stored = [f.face_id for f in faces.context.store.add_faces(record, batch)]
     faces.create_user("c", "many")
     faces.associate_faces("c", "many", stored[:99])
     result = faces.associate_faces("c", "many", [stored[0], stored[99]])

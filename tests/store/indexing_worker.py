@@ -25,18 +25,16 @@ import sys
 from pathlib import Path
 
 from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
-from facewise.service.collections import DATABASE_FILE, INDEX_FOLDER, FaceCollections
-from facewise.store.indexes import CollectionIndexes
-from facewise.store.sqlite_store import SqliteFaceStore
+from facewise.service.collections import FaceCollections
+from facewise.service.context import ServiceContext
 
 
 def open_collections(
     data_dir: Path, analyzer: FaceAnalyzer, snapshot_every: int
 ) -> FaceCollections:
     """FaceCollections.open, except that indexes snapshot every ``snapshot_every`` changes."""
-    store = SqliteFaceStore(Path(data_dir) / DATABASE_FILE)
-    indexes = CollectionIndexes(store, Path(data_dir) / INDEX_FOLDER, snapshot_every=snapshot_every)
-    return FaceCollections(store, indexes, analyzer)
+    context = ServiceContext.open(data_dir, analyzer=analyzer, snapshot_every=snapshot_every)
+    return FaceCollections(context)
 
 
 def _say(event: str, **fields: object) -> None:

@@ -28,7 +28,8 @@ from PIL import Image
 
 from facewise.errors import ResourceNotFoundError
 from facewise.pipeline.similarity import descriptor_distances, similarity_pct
-from facewise.service.collections import DATABASE_FILE, INDEX_FOLDER, FaceCollections
+from facewise.service.collections import FaceCollections
+from facewise.store.backends import DATABASE_FILE, INDEX_FOLDER
 from facewise.store.records import StoredFace
 from tests.conftest import encode
 from tests.store.indexing_worker import open_collections
@@ -147,10 +148,10 @@ def _check_consistent(faces: FaceCollections) -> list[StoredFace]:
     listed = _all_faces(faces)
     assert len({face.face_id for face in listed}) == len(listed), "a FaceId is listed twice"
     info = faces.describe_collection(COLLECTION)
-    index = faces.indexes.synced(info.record)
+    index = faces.context.indexes.synced(info.record)
     assert info.face_count == len(listed) == len(index)
     if listed:
-        keys, vectors = faces.store.embeddings(info.record)
+        keys, vectors = faces.context.store.embeddings(info.record)
         assert sorted(keys.tolist()) == sorted(face.row_id for face in listed)
         # Photos repeat across rounds, so a descriptor may have exact twins: ask for them all.
         found, distances = index.search(vectors, min(len(index), 4096))
@@ -396,7 +397,7 @@ def test_threads_index_search_and_delete_in_parallel(tmp_path, photos, analyzer)
             committed.update(dict.fromkeys(ids, tick))
         record = faces.describe_collection(COLLECTION).record
         for face_id in ids:  # only this thread may delete them, and only after this
-            descriptors[face_id] = faces.store.face_with_embedding(record, face_id)[1]
+            descriptors[face_id] = faces.context.store.face_with_embedding(record, face_id)[1]
         return ids
 
     def indexer(number: int) -> None:

@@ -139,19 +139,19 @@ def test_change_log_compaction(store):
 def test_users_tokens_and_associations(store):
     collection = store.create_collection("x", "c", "v1", {})
     face = store.add_faces(collection, new_faces(1))[0]
-    with store.write() as db:
-        assert store.create_user(db, collection, "ann") is True
-        assert store.create_user(db, collection, "ann") is False
-        store.set_face_user(db, face, "ann")
-        store.remember_token(db, collection, "tok", "fp", '{"ok": 1}')
-    with store.write() as db:
-        assert store.token_result(db, collection, "tok") == ("fp", '{"ok": 1}')
-        assert store.token_result(db, collection, "other") is None
+    with store.write() as tx:
+        assert tx.create_user(collection, "ann") is True
+        assert tx.create_user(collection, "ann") is False
+        tx.set_face_user(face, "ann")
+        tx.remember_token(collection, "tok", "fp", '{"ok": 1}')
+    with store.write() as tx:
+        assert tx.token_result(collection, "tok") == ("fp", '{"ok": 1}')
+        assert tx.token_result(collection, "other") is None
     assert store.user(collection, "ann").status == "active"
     assert store.user_face_rows(collection) == {face.row_id: "ann"}
     assert [u.user_id for u in store.users(collection, None, 10)] == ["ann"]
-    with store.write() as db:
-        assert store.delete_user(db, collection, "ann") is True
+    with store.write() as tx:
+        assert tx.delete_user(collection, "ann") is True
     assert store.faces(collection)[0].user_id is None
     with pytest.raises(ResourceNotFoundError):
         store.user(collection, "ann")
@@ -159,8 +159,8 @@ def test_users_tokens_and_associations(store):
 
 def test_failed_write_transaction_leaves_no_trace(store):
     collection = store.create_collection("x", "c", "v1", {})
-    with pytest.raises(RuntimeError), store.write() as db:
-        store.create_user(db, collection, "ghost")
+    with pytest.raises(RuntimeError), store.write() as tx:
+        tx.create_user(collection, "ghost")
         raise RuntimeError("abort")
     with pytest.raises(ResourceNotFoundError):
         store.user(collection, "ghost")

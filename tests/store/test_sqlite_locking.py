@@ -7,14 +7,14 @@ import sqlite3
 import pytest
 
 from facewise.errors import StoreError
-from facewise.store import sqlite_store
+from facewise.store import sqlite_db
 from facewise.store.sqlite_store import SqliteFaceStore
 
 
 def test_write_lock_timeout_is_a_store_error(tmp_path, monkeypatch):
     path = tmp_path / "facewise.sqlite3"
     SqliteFaceStore(path).close()
-    monkeypatch.setattr(sqlite_store, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(sqlite_db, "BUSY_TIMEOUT_MS", 200)
     store = SqliteFaceStore(path)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock

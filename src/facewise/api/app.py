@@ -24,14 +24,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from facewise.api import errors
-from facewise.api.images import ImageResolver
+from facewise.api.handlers import IMAGE_OPERATIONS, Call, find_handler
 from facewise.api.metrics import Metrics
 from facewise.api.model import TARGET_PREFIX, operation, snake_case
-from facewise.api.operations import IMAGE_OPERATIONS, Operations
-from facewise.api.sigv4 import Caller, SignedRequest, verify
+from facewise.api.sigv4 import SignedRequest, verify
 from facewise.api.validate import parse_body, validate_input
 from facewise.errors import FacewiseError
-from facewise.service.collections import FaceCollections
+from facewise.service.caller import Caller
+from facewise.service.context import ServiceContext
 from facewise.service.keys import AccessKeys
 
 Scope = dict[str, Any]
@@ -102,18 +102,16 @@ class _Pool:
 
 
 class RekognitionApp:
-    """The ASGI application over one store, one analyzer and one key table."""
+    """The ASGI application over one service context (store, analyzer, images) and keys."""
 
     def __init__(
         self,
-        collections: FaceCollections,
+        context: ServiceContext,
         keys: AccessKeys,
-        images: ImageResolver,
         config: ServerConfig = ServerConfig(),
     ) -> None:
-        self.collections = collections
+        self.context = context
         self.keys = keys
-        self.images = images
         self.config = config
         self.metrics = Metrics()
         self.inference = _Pool(
@@ -141,7 +139,7 @@ class RekognitionApp:
         """Finish running work, then snapshot indexes and close the store."""
         self.inference.executor.shutdown(wait=True)
         self.store.executor.shutdown(wait=True)
-        self.collections.close()
+        self.context.close()
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -165,7 +163,7 @@ class RekognitionApp:
             else:
                 self.metrics.enter()
                 try:
-                    outcome = await self._rekognition(scope, receive, headers)
+                    outcome = await self._rekognition(scope, receive, headers, request_id)
                 finally:
                     self.metrics.leave()
         except errors.AwsError as error:
@@ -201,7 +199,7 @@ class RekognitionApp:
         )
 
     async def _rekognition(
-        self, scope: Scope, receive: Receive, headers: dict[str, str]
+        self, scope: Scope, receive: Receive, headers: dict[str, str], request_id: str
     ) -> _Outcome:
         name = _target(headers)
         analyses_images = name in IMAGE_OPERATIONS
@@ -218,7 +216,8 @@ class RekognitionApp:
                 headers=headers,
                 body=body,
             )
-            return await pool.run(lambda: self._process(name, request))
+            client = scope.get("client") or ("-", 0)
+            return await pool.run(lambda: self._process(name, request, request_id, client[0]))
 
     async def _read_body(self, receive: Receive, headers: dict[str, str], limit: int) -> bytes:
         declared = headers.get("content-length", "")
@@ -241,13 +240,16 @@ class RekognitionApp:
 
     # -- in a worker thread -----------------------------------------------------------------
 
-    def _process(self, name: str | None, request: SignedRequest) -> _Outcome:
+    def _process(
+        self, name: str | None, request: SignedRequest, request_id: str, source: str
+    ) -> _Outcome:
         shown = name or "-"
         account = "-"
         try:
-            caller = verify(request, self.keys.active)
-            account = caller.account
-            response = self._call(name, request.body, caller)
+            signer = verify(request, self.keys.active)
+            account = signer.account
+            caller = Caller(account, signer.key.access_key_id, request_id, source)
+            response = self._call(name, request.body, caller, signer.region)
             return _Outcome(200, _json(response), shown, account)
         except errors.AwsError as error:
             return _Outcome.failed(error, shown, account)
@@ -261,22 +263,19 @@ class RekognitionApp:
             wire = errors.InternalServerError("facewise failed on this request; see its log")
             return _Outcome.failed(wire, shown, account)
 
-    def _call(self, name: str | None, body: bytes, caller: Caller) -> dict[str, Any]:
+    def _call(self, name: str | None, body: bytes, caller: Caller, region: str) -> dict[str, Any]:
         model = operation(name) if name is not None else None  # _target() checked the name
         if name is None or model is None:
             raise errors.UnknownOperationException(
                 f"X-Amz-Target must be {TARGET_PREFIX}<Operation>, naming a Rekognition operation"
             )
-        handler = getattr(Operations, snake_case(name), None)
+        handler = find_handler(snake_case(name))
         if handler is None:
             raise errors.UnknownOperationException(
                 f"facewise does not support {name} yet (docs/rekognition.md lists what it does)"
             )
         params = validate_input(parse_body(body), model.input_shape)
-        operations = Operations(
-            self.collections.for_account(caller.account), self.images, caller.region
-        )
-        return handler(operations, params)
+        return handler(Call(self.context, caller, region), params)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

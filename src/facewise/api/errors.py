@@ -62,6 +62,7 @@ CORE_ERRORS: dict[type[core.FacewiseError], type[AwsError]] = {
     core.InvalidParameterError: InvalidParameter,
     core.InvalidImageFormatError: InvalidImageFormat,
     core.ImageTooLargeError: ImageTooLarge,
+    core.InvalidS3ObjectError: InvalidS3Object,
     core.InvalidPaginationTokenError: InvalidPaginationToken,
     core.ResourceNotFoundError: ResourceNotFound,
     core.ResourceAlreadyExistsError: ResourceAlreadyExists,
@@ -75,7 +76,7 @@ CORE_ERRORS: dict[type[core.FacewiseError], type[AwsError]] = {
 def from_core(error: core.FacewiseError) -> AwsError:
     """The wire error for a core error (the nearest mapped base class wins)."""
     for kind in type(error).__mro__:
-        wire = CORE_ERRORS.get(kind)  # type: ignore[arg-type]
+        wire = CORE_ERRORS.get(kind)
         if wire is not None:
             return wire(str(error))
     return InternalServerError(str(error))

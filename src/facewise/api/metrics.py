@@ -7,7 +7,7 @@ face names, and never anything from an image.
 from __future__ import annotations
 
 import threading
-from collections import Counter
+from collections import Counter, defaultdict
 
 
 class Metrics:
@@ -16,7 +16,7 @@ class Metrics:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._requests: Counter[tuple[str, int]] = Counter()
-        self._seconds: Counter[str] = Counter()
+        self._seconds: defaultdict[str, float] = defaultdict(float)
         self._errors: Counter[str] = Counter()
         self.in_flight = 0
 

@@ -12,22 +12,28 @@ import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from facewise.api.app import RekognitionApp, ServerConfig
-from facewise.api.images import FolderBuckets, ImageResolver, ObjectSource, S3Buckets
+
+if TYPE_CHECKING:
+    import uvicorn
 from facewise.api.model import service_model
-from facewise.service.collections import FaceCollections
+from facewise.errors import FacewiseError
+from facewise.service.context import ServiceContext
+from facewise.service.images import ObjectSource, S3Buckets
 from facewise.service.keys import AccessKeys, NewKey
 from facewise.settings import data_dir as resolve_data_dir
 
 GRACE_SECONDS = 30
-BUCKETS_FOLDER = "buckets"
 
 
 @dataclass(frozen=True)
 class ServeOptions:
     """Where to listen, what to serve, and where S3Object references are read from.
 
+    store_url: the store (else $FACEWISE_STORE_URL, else the SQLite file in the data dir).
     s3_endpoint_url: read S3Object images from this S3-compatible endpoint instead of the
         folder of buckets ``<data dir>/buckets``.
     """
@@ -35,6 +41,7 @@ class ServeOptions:
     host: str = "127.0.0.1"
     port: int = 8080
     data_dir: Path | None = None
+    store_url: str | None = None
     s3_endpoint_url: str | None = None
     landmarks_68: bool = False
     config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
@@ -46,15 +53,15 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
 
     folder = resolve_data_dir(options.data_dir)
     analyzer = FaceAnalyzer(AnalyzerConfig(landmarks_68=options.landmarks_68, data_dir=folder))
-    collections = FaceCollections.open(folder, analyzer)
-    keys = AccessKeys(collections.store)
-    first = keys.create_first()
-    objects: ObjectSource = (
-        S3Buckets(options.s3_endpoint_url)
-        if options.s3_endpoint_url
-        else FolderBuckets(folder / BUCKETS_FOLDER)
+    objects: ObjectSource | None = (
+        S3Buckets(options.s3_endpoint_url) if options.s3_endpoint_url else None
     )
-    return RekognitionApp(collections, keys, ImageResolver(objects), options.config), first
+    context = ServiceContext.open(
+        folder, store_url=options.store_url, analyzer=analyzer, objects=objects
+    )
+    keys = AccessKeys(context.keys)
+    first = keys.create_first()
+    return RekognitionApp(context, keys, options.config), first
 
 
 def warm_up(app: RekognitionApp) -> None:
@@ -63,7 +70,7 @@ def warm_up(app: RekognitionApp) -> None:
 
     from facewise.types import Attribute, FaceDetection
 
-    analyzer = app.collections.analyzer
+    analyzer = app.context.analyzer
     analyzer.load_all()
     # Each model's first run allocates its buffers: run all of them once on a made-up face.
     grey = np.full((200, 200, 3), 128, dtype=np.uint8)
@@ -109,20 +116,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _graceful_server(config: object):  # type: ignore[no-untyped-def]
+def _graceful_server(config: uvicorn.Config) -> uvicorn.Server:
     import uvicorn
 
     class GracefulServer(uvicorn.Server):
         """uvicorn's server, returning normally after a signalled graceful stop (uvicorn
         would re-raise the signal, so the process died by it after a clean shutdown)."""
 
-        def handle_exit(self, sig: int, frame: object) -> None:  # type: ignore[override]
-            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            super().handle_exit(sig, frame)
             captured = getattr(self, "_captured_signals", None)
             if isinstance(captured, list):
                 captured.clear()
 
-    return GracefulServer(config)  # type: ignore[arg-type]
+    return GracefulServer(config)
 
 
 def serve(options: ServeOptions) -> int:
@@ -141,7 +148,12 @@ def serve(options: ServeOptions) -> int:
             file=sys.stderr,
         )
         return 1
-    app, first = build_app(options)
+    try:
+        app, first = build_app(options)
+    except FacewiseError as error:  # a bad store URL, an unusable database
+        sock.close()
+        print(f"facewise: {error}", file=sys.stderr)
+        return 2
     warm_up(app)
     host, port = sock.getsockname()[:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -45,7 +46,7 @@ class SignedRequest:
 
 
 @dataclass(frozen=True)
-class Caller:
+class Signer:
     """Who signed a request, and for which region (it goes into ARNs)."""
 
     key: AccessKey
@@ -99,7 +100,7 @@ def verify(
     request: SignedRequest,
     lookup: Callable[[str], AccessKey | None],
     now: datetime | None = None,
-) -> Caller:
+) -> Signer:
     """The caller whose key signed ``request``; raises the AWS error that explains a refusal."""
     authorization = request.headers.get("authorization")
     if not authorization:
@@ -133,7 +134,7 @@ def verify(
             "The request signature we calculated does not match the signature you provided. "
             "Check your AWS Secret Access Key and signing method."
         )
-    return Caller(key, region)
+    return Signer(key, region)
 
 
 def _signature(
@@ -147,4 +148,4 @@ def _signature(
     rebuilt.context["timestamp"] = when.strftime(AMZ_DATE_FORMAT)
     signer = SigV4Auth(Credentials(key.access_key_id, key.secret), SERVICE, region)
     canonical = signer.canonical_request(rebuilt)
-    return signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt)
+    return cast(str, signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt))

@@ -23,7 +23,7 @@ from typing import Any
 
 from botocore.model import Shape
 
-from facewise.api.errors import SerializationException, ValidationException
+from facewise.api.errors import AwsError, SerializationException, ValidationException
 
 MAX_REPORTED_PROBLEMS = 10
 
@@ -83,7 +83,7 @@ class _Checker:
             f"Value {shown} at '{path}' failed to satisfy constraint: {constraint}"
         )
 
-    def _wrong_type(self, value: object, expected: str, path: str) -> SerializationException:
+    def _wrong_type(self, value: object, expected: str, path: str) -> AwsError:
         return SerializationException(f"expected {expected} at '{path}', got {_json_type(value)}")
 
     def _length(self, size: int, value: object, shape: Shape, path: str, unit: str) -> None:
@@ -184,7 +184,7 @@ def validate_input(body: dict[str, Any], shape: Shape | None) -> dict[str, Any]:
     if shape is None:
         return {}
     checker = _Checker()
-    params = checker.check(body, shape, "")
+    params: dict[str, Any] = checker.check(body, shape, "")  # an input shape is a structure
     if checker.problems:
         count = len(checker.problems)
         listed = "; ".join(checker.problems[:MAX_REPORTED_PROBLEMS])

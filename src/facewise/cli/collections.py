@@ -6,19 +6,22 @@ import argparse
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from facewise.errors import FacewiseError
+
+if TYPE_CHECKING:
+    from facewise.service.collections import FaceCollections
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png"}
 
 
-def _open(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _open(args: argparse.Namespace) -> FaceCollections:
     from facewise.service.collections import FaceCollections
 
-    return FaceCollections.open(args.data_dir)
+    return FaceCollections.open(args.data_dir, store_url=args.store_url)
 
 
 def _print(value: Any) -> None:
@@ -93,7 +96,7 @@ def _index(args: argparse.Namespace) -> int:
         record = faces.describe_collection(args.collection).record
         for number, (path, relative) in enumerate(files, start=1):
             external_id = external_id_for(relative)
-            if faces.store.has_external_image_id(record, external_id):
+            if faces.context.store.has_external_image_id(record, external_id):
                 note = "skipped"  # indexed by an earlier run: re-running is safe
             else:
                 try:
@@ -228,7 +231,10 @@ def _users(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:  # type: ignore[type-arg,no-untyped-def]
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    data_dir_option: Callable[[argparse.ArgumentParser], None],
+) -> None:
     """Register the collection commands on the main parser."""
     collections = commands.add_parser("collections", help="create, list, describe, delete")
     collections.add_argument("action", choices=["create", "list", "describe", "delete"])
@@ -254,7 +260,9 @@ def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:
     search.add_argument("image", type=Path, nargs="?", help="photo whose largest face to find")
     search.add_argument("--face-id", help="find faces like this stored face instead")
     search.add_argument("--collection", required=True)
-    search.add_argument("--threshold", type=float, default=80.0, help="similarity 0-100")
+    search.add_argument(
+        "--threshold", type=float, default=None, help="similarity 0-100 (default 80)"
+    )
     search.add_argument("--max-faces", type=int, default=10)
     data_dir_option(search)
     search.set_defaults(run=_search)
@@ -277,6 +285,8 @@ def add_commands(commands: argparse._SubParsersAction, data_dir_option) -> None:
     users.add_argument("--face-ids", nargs="+", default=[], help="FaceIds to (dis)associate")
     users.add_argument("--image", type=Path, help="photo to search users with (search)")
     users.add_argument("--face-id", help="stored face to search users with (search)")
-    users.add_argument("--threshold", type=float, default=80.0)
+    users.add_argument(
+        "--threshold", type=float, default=None, help="similarity 0-100 (default 80)"
+    )
     data_dir_option(users)
     users.set_defaults(run=_users)

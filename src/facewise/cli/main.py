@@ -57,19 +57,21 @@ def _compare(args: argparse.Namespace) -> int:
     from facewise.cli import draw, render
     from facewise.imaging.decode import load_image
     from facewise.service.faces import compare_faces
+    from facewise.service.identify import Identification, applied_threshold
 
+    threshold = applied_threshold(Identification.COMPARE_FACES, args.threshold, "--threshold")
     source, target = load_image(args.source), load_image(args.target)
     result = compare_faces(
         source,
         target,
-        similarity_threshold=args.threshold,
+        similarity_threshold=threshold,
         quality_filter=args.quality_filter,
         analyzer=_analyzer(args),
     )
     if args.json:
         print(json.dumps(compare_faces_response(result), indent=2))
     else:
-        print(render.compare_table(result, args.threshold))
+        print(render.compare_table(result, threshold))
     if args.draw:
         left = draw.annotate(source, [result.source_face], ["source"], [draw.MATCH_RGB])
         faces = [m.face for m in result.matches] + result.unmatched
@@ -142,6 +144,17 @@ def _add_data_dir(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="data directory (default: $FACEWISE_DATA_DIR or ./facewise-data); converted "
         "models are cached in DIR/models",
+    )
+
+
+def _add_store_options(parser: argparse.ArgumentParser) -> None:
+    _add_data_dir(parser)
+    parser.add_argument(
+        "--store-url",
+        default=None,
+        metavar="URL",
+        help="the store: sqlite:///relative.db or sqlite:////absolute.db (default: "
+        "$FACEWISE_STORE_URL, else DIR/facewise.sqlite3 in the data directory)",
     )
 
 
@@ -221,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--threshold",
         type=float,
-        default=80.0,
+        default=None,
         metavar="N",
         help="similarity 0-100 at which faces match (default 80; 99 for high-stakes use)",
     )
@@ -247,8 +260,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     from facewise.cli import collections, server
 
-    collections.add_commands(commands, _add_data_dir)
-    server.add_commands(commands, _add_data_dir)
+    collections.add_commands(commands, _add_store_options)
+    server.add_commands(commands, _add_store_options)
     return parser
 
 

@@ -8,7 +8,10 @@ import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facewise.store.records import AccessKey
 
 PORT_ENV = "FACEWISE_PORT"
 
@@ -27,6 +30,7 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             data_dir=args.data_dir,
+            store_url=args.store_url,
             s3_endpoint_url=args.s3_endpoint_url,
             landmarks_68=args.landmarks_68,
             config=config,
@@ -35,14 +39,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
-    from facewise.service.collections import DATABASE_FILE
     from facewise.service.keys import AccessKeys
-    from facewise.settings import data_dir
-    from facewise.store.sqlite_store import SqliteFaceStore
+    from facewise.store.backends import chosen_store_url, open_store
 
-    store = SqliteFaceStore(data_dir(args.data_dir) / DATABASE_FILE)
+    store = open_store(chosen_store_url(args.store_url, args.data_dir))
     try:
-        keys = AccessKeys(store)
+        keys = AccessKeys(store.keys)
         if args.action == "create":
             created = keys.create(args.account)
             print(f"# access key for account {created.account!r}; the secret is shown only now")
@@ -68,7 +70,7 @@ def _keys(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _key_row(key: Any) -> dict[str, str]:
+def _key_row(key: AccessKey) -> dict[str, str]:
     created = datetime.fromtimestamp(key.created_at_ms / 1000, UTC).isoformat(timespec="seconds")
     return {
         "access_key_id": key.access_key_id,
@@ -79,7 +81,8 @@ def _key_row(key: Any) -> dict[str, str]:
 
 
 def add_commands(
-    commands: argparse._SubParsersAction, add_data_dir: Callable[[argparse.ArgumentParser], None]
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_data_dir: Callable[[argparse.ArgumentParser], None],
 ) -> None:
     serve = commands.add_parser(
         "serve", help="serve Amazon Rekognition's API (AWS JSON 1.1, SigV4) over HTTP"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 
@@ -35,7 +36,7 @@ class ChipClassifier:
         batch -= self._mean
         batch *= self._scale
         tensor = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
-        return self._session.run(None, {self._input_name: tensor})[0]
+        return cast(np.ndarray, self._session.run(None, {self._input_name: tensor})[0])
 
 
 def age_range_from(

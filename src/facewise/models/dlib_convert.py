@@ -19,7 +19,7 @@ import hashlib
 import os
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,7 +77,7 @@ class _GraphBuilder:
         self.initializers.append(self._numpy_helper.from_array(value, name))
         return name
 
-    def node(self, op: str, inputs: list[str], stem: str, **attributes: object) -> str:
+    def node(self, op: str, inputs: list[str], stem: str, **attributes: Any) -> str:
         output = self.name(stem)
         self.nodes.append(self._helper.make_node(op, inputs, [output], name=output, **attributes))
         return output

@@ -18,6 +18,7 @@ Byte layout (dlib/serialize.h, dlib/dnn/core.h, layers.h, input.h, loss.h, tenso
 
 from __future__ import annotations
 
+import builtins
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -210,7 +211,7 @@ class _Reader:
             raise _refuse(f"bool at offset {self.offset - 1}", "b'0' or b'1'", byte)
         return byte == b"1"
 
-    def expect_int(self, what: str, *accepted: int) -> int:
+    def expect_int(self, what: str, *accepted: builtins.int) -> builtins.int:
         value = self.int()
         if value not in accepted:
             raise _refuse(what, " or ".join(map(str, accepted)), value)
@@ -230,7 +231,7 @@ class _Reader:
             raise ModelError(f"dlib file truncated: tensor {shape} at offset {self.offset}")
         return np.frombuffer(self._take(count * 4), dtype="<f4").astype(np.float32).reshape(shape)
 
-    def alias_tensor(self) -> tuple[int, int, int, int]:
+    def alias_tensor(self) -> tuple[builtins.int, builtins.int, builtins.int, builtins.int]:
         """An alias_tensor's shape (n, k, nr, nc): where a layer's weights sit in its params."""
         self.expect_int("alias_tensor version", 1)
         return (self.int(), self.int(), self.int(), self.int())

@@ -30,7 +30,9 @@ RECORD_FILE = "dlib-resnet-v1.onnx.json"
 DEFAULT_MAX_BATCH = 32
 
 
-def _record(cache_dir: Path) -> dict[str, object] | None:
+def _record(cache_dir: Path) -> object:
+    """The cache record's parsed JSON (any JSON value; only compared for equality), or None
+    when it is missing or unreadable."""
     try:
         return json.loads((cache_dir / RECORD_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):

@@ -155,7 +155,7 @@ class RetinaFaceDetector:
     def _run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         height, width = rgb.shape[:2]
         # One pass: RGB to BGR, minus the per-channel means, HWC to NCHW float32.
-        tensor = cv2.dnn.blobFromImage(rgb, 1.0, None, mean=self._mean_bgr, swapRB=True)
+        tensor = cv2.dnn.blobFromImage(rgb, 1.0, mean=self._mean_bgr, swapRB=True)
         loc, conf, landmarks = self._session.run(None, {self._input_name: tensor})
         centres, sizes = _anchor_grid(height, width)
         if loc.shape[1] != centres.shape[0]:

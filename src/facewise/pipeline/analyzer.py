@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, TypeVar
 
 import numpy as np
 
@@ -34,6 +34,9 @@ from facewise.pipeline import geometry
 from facewise.pipeline.quality import face_quality
 from facewise.settings import model_cache_dir
 from facewise.types import AgeRange, Attribute, FaceAnalysis, FaceDetection, Gender
+
+if TYPE_CHECKING:
+    import dlib
 
 ModelT = TypeVar("ModelT")
 
@@ -179,19 +182,21 @@ class FaceAnalyzer:
             )
         return faces
 
-    def _embed(self, rgb: np.ndarray, shapes: list) -> np.ndarray:
+    def _embed(self, rgb: np.ndarray, shapes: list[dlib.full_object_detection]) -> np.ndarray:
         size, padding = self.embedder.chip_size_px, self.embedder.chip_padding
         chips = [face_chip(rgb, shape, size, padding) for shape in shapes]
         return self.embedder.embed_chips(chips)
 
-    def _chips(self, rgb: np.ndarray, shapes: list, model: ChipClassifier) -> list[np.ndarray]:
+    def _chips(
+        self, rgb: np.ndarray, shapes: list[dlib.full_object_detection], model: ChipClassifier
+    ) -> list[np.ndarray]:
         return [face_chip(rgb, s, model.chip_size_px, model.chip_padding) for s in shapes]
 
-    def _ages(self, rgb: np.ndarray, shapes: list) -> list[AgeRange]:
+    def _ages(self, rgb: np.ndarray, shapes: list[dlib.full_object_detection]) -> list[AgeRange]:
         probabilities = self.age.probabilities(self._chips(rgb, shapes, self.age))
         return [AgeRange(*age_range_from(row)) for row in probabilities]
 
-    def _genders(self, rgb: np.ndarray, shapes: list) -> list[Gender]:
+    def _genders(self, rgb: np.ndarray, shapes: list[dlib.full_object_detection]) -> list[Gender]:
         probabilities = self.gender.probabilities(self._chips(rgb, shapes, self.gender))
         return [
             Gender(value=GENDER_LABELS[int(row.argmax())], score=float(row.max()))

@@ -12,6 +12,7 @@ labelled real photos and the false/true match rates they give):
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 
@@ -41,4 +42,5 @@ def descriptor_distances(query: np.ndarray, candidates: np.ndarray) -> np.ndarra
     """Euclidean distances from one descriptor (128,) to each row of (n, 128)."""
     if candidates.size == 0:
         return np.zeros((0,), dtype=np.float64)
-    return np.linalg.norm(candidates.astype(np.float64) - query.astype(np.float64), axis=1)
+    distances = np.linalg.norm(candidates.astype(np.float64) - query.astype(np.float64), axis=1)
+    return cast(np.ndarray, distances)  # numpy types norm(..., axis=1) as Any

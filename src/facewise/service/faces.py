@@ -1,33 +1,32 @@
-"""DetectFaces and CompareFaces: the stateless face operations."""
+"""DetectFaces and CompareFaces: the stateless face operations.
+
+``detect_faces`` and ``compare_faces`` are the library's functions (no store needed);
+``FaceAnalysisService`` runs the same over a ServiceContext, with its image sources, limits
+and audit sink, for the HTTP service.
+"""
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 
 import numpy as np
 
 from facewise.errors import InvalidParameterError
-from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits, load_image
 from facewise.pipeline.analyzer import FaceAnalyzer
 from facewise.pipeline.quality import quality_problems
-from facewise.pipeline.similarity import descriptor_distances, similarity_pct
-from facewise.service.options import (
-    AttributesArg,
-    parse_attributes,
-    parse_percentage,
-    parse_quality_filter,
-)
+from facewise.service.analysis import SHOWN_BY_SEARCH, EmbeddedFace, embedded_faces, project
+from facewise.service.caller import Caller
+from facewise.service.identify import NO_AUDIT, AuditSink, Identification, Outcome, identify
+from facewise.service.images import DEFAULT_IMAGES, ImageInput, ImageSource
+from facewise.service.options import AttributesArg, parse_attributes, parse_quality_filter
+from facewise.service.scope import AccountService
+from facewise.service.search import similarities
 from facewise.types import (
-    Attribute,
     CompareFacesResult,
     DetectFacesResult,
-    FaceAnalysis,
     FaceMatch,
     QualityFilter,
 )
-
-ImageInput = str | bytes | np.ndarray
 
 _default_lock = threading.Lock()
 _default: FaceAnalyzer | None = None
@@ -42,102 +41,123 @@ def default_analyzer() -> FaceAnalyzer:
         return _default
 
 
-def _project(face: FaceAnalysis, wanted: frozenset[Attribute]) -> FaceAnalysis:
-    """Keep only what the caller asked for (box and confidence are always kept)."""
-    keep_defaults = bool(wanted & {Attribute.DEFAULT, Attribute.ALL})
-    keep_all = Attribute.ALL in wanted
-    return dataclasses.replace(
-        face,
-        landmarks=face.landmarks if keep_defaults else (),
-        pose=face.pose if keep_defaults else None,
-        quality=face.quality if keep_defaults else None,
-        age_range=face.age_range if keep_all or Attribute.AGE_RANGE in wanted else None,
-        gender=face.gender if keep_all or Attribute.GENDER in wanted else None,
-        smile=face.smile if keep_all or Attribute.SMILE in wanted else None,
-        eyes_open=face.eyes_open if keep_all or Attribute.EYES_OPEN in wanted else None,
-        mouth_open=face.mouth_open if keep_all or Attribute.MOUTH_OPEN in wanted else None,
-        embedding=None,
-    )
-
-
-def _estimates(wanted: frozenset[Attribute]) -> frozenset[Attribute]:
-    return frozenset(Attribute) if Attribute.ALL in wanted else wanted
-
-
 def detect_faces(
     image: ImageInput,
     attributes: AttributesArg = "DEFAULT",
     *,
     analyzer: FaceAnalyzer | None = None,
-    limits: ImageLimits = DEFAULT_LIMITS,
+    images: ImageSource = DEFAULT_IMAGES,
 ) -> DetectFacesResult:
     """Find the faces in an image (path, bytes or RGB array), largest first.
 
     attributes: "DEFAULT" (box, confidence, landmarks, pose, quality), "ALL" (adds age range,
     gender, and smile/eyes/mouth when the 68-point model is enabled), or a list of names.
+    images: where references are read from and the limits images must keep.
     """
+    from facewise.service.analysis import estimates
+
     wanted = parse_attributes(attributes)
     analyzer = analyzer or default_analyzer()
-    rgb = load_image(image, limits)
-    faces = analyzer.analyze(rgb, analyzer.detect(rgb), _estimates(wanted))
+    rgb = images.rgb(image)
+    faces = analyzer.analyze(rgb, analyzer.detect(rgb), estimates(wanted))
     return DetectFacesResult(
-        faces=[_project(face, wanted) for face in faces],
+        faces=[project(face, wanted) for face in faces],
         image_wh=(rgb.shape[1], rgb.shape[0]),
     )
 
 
 def _usable_faces(
     analyzer: FaceAnalyzer, rgb: np.ndarray, level: QualityFilter
-) -> list[FaceAnalysis]:
-    faces = analyzer.analyze(rgb, analyzer.detect(rgb), with_embedding=True)
-    return [face for face in faces if not quality_problems(face, level)]
+) -> list[EmbeddedFace]:
+    found = embedded_faces(analyzer, rgb, frozenset())
+    return [f for f in found if not quality_problems(f.face, level)]
 
 
 def compare_faces(
     source: ImageInput,
     target: ImageInput,
-    similarity_threshold: float = 80.0,
+    similarity_threshold: float | None = None,
     quality_filter: str | QualityFilter = "NONE",
     *,
     analyzer: FaceAnalyzer | None = None,
-    limits: ImageLimits = DEFAULT_LIMITS,
+    images: ImageSource = DEFAULT_IMAGES,
+    audit: AuditSink = NO_AUDIT,
+    caller: Caller | None = None,
 ) -> CompareFacesResult:
     """The largest face in ``source`` against every face in ``target``.
 
     similarity_threshold: 0-100; matches at or above it are returned in ``matches``, the rest in
-    ``unmatched``. 80 is Rekognition's default; 99 trades missed matches for far fewer false
+    ``unmatched``. Default 80, Rekognition's; 99 trades missed matches for far fewer false
     ones (docs/similarity.md). quality_filter: NONE, AUTO, LOW, MEDIUM or HIGH; stricter levels
     drop blurred, dark, small or turned faces before comparing.
     """
-    threshold = parse_percentage("similarity_threshold", similarity_threshold)
-    level = parse_quality_filter(quality_filter)
     analyzer = analyzer or default_analyzer()
-    source_rgb = load_image(source, limits)
-    target_rgb = load_image(target, limits)
-    source_faces = _usable_faces(analyzer, source_rgb, level)
-    if not source_faces:
-        raise InvalidParameterError("no face found in the source image")
-    source_face = source_faces[0]
-    target_faces = _usable_faces(analyzer, target_rgb, level)
-    candidates = (
-        np.stack([f.embedding for f in target_faces]) if target_faces else np.zeros((0, 128))
+
+    def compare(threshold: float) -> CompareFacesResult:
+        level = parse_quality_filter(quality_filter)
+        source_rgb = images.rgb(source)
+        target_rgb = images.rgb(target)
+        source_faces = _usable_faces(analyzer, source_rgb, level)
+        if not source_faces:
+            raise InvalidParameterError("no face found in the source image")
+        source_face = source_faces[0]
+        target_faces = _usable_faces(analyzer, target_rgb, level)
+        candidates = (
+            np.stack([f.embedding for f in target_faces]) if target_faces else np.zeros((0, 128))
+        )
+        scores = similarities(source_face.embedding, candidates)
+        matches, unmatched = [], []
+        for found, similarity in zip(target_faces, scores, strict=True):
+            shown = project(found.face, SHOWN_BY_SEARCH)
+            if similarity >= threshold:
+                matches.append(FaceMatch(face=shown, similarity_pct=float(similarity)))
+            else:
+                unmatched.append(shown)
+        matches.sort(key=lambda m: m.similarity_pct, reverse=True)
+        return CompareFacesResult(
+            source_face=project(source_face.face, SHOWN_BY_SEARCH),
+            matches=matches,
+            unmatched=unmatched,
+            source_image_wh=(source_rgb.shape[1], source_rgb.shape[0]),
+            target_image_wh=(target_rgb.shape[1], target_rgb.shape[0]),
+        )
+
+    return identify(
+        audit,
+        caller or Caller(),
+        Identification.COMPARE_FACES,
+        None,
+        similarity_threshold,
+        compare,
+        lambda result: Outcome(1 + len(result.matches) + len(result.unmatched), []),
+        threshold_name="similarity_threshold",
     )
-    assert source_face.embedding is not None  # with_embedding=True guarantees it
-    similarities = np.atleast_1d(
-        similarity_pct(descriptor_distances(source_face.embedding, candidates))
-    )
-    matches, unmatched = [], []
-    for face, similarity in zip(target_faces, similarities, strict=True):
-        shown = _project(face, frozenset({Attribute.DEFAULT}))
-        if similarity >= threshold:
-            matches.append(FaceMatch(face=shown, similarity_pct=float(similarity)))
-        else:
-            unmatched.append(shown)
-    matches.sort(key=lambda m: m.similarity_pct, reverse=True)
-    return CompareFacesResult(
-        source_face=_project(source_face, frozenset({Attribute.DEFAULT})),
-        matches=matches,
-        unmatched=unmatched,
-        source_image_wh=(source_rgb.shape[1], source_rgb.shape[0]),
-        target_image_wh=(target_rgb.shape[1], target_rgb.shape[0]),
-    )
+
+
+class FaceAnalysisService(AccountService):
+    """DetectFaces and CompareFaces over the context's analyzer, images and audit sink."""
+
+    def detect_faces(
+        self, image: ImageInput, attributes: AttributesArg = "DEFAULT"
+    ) -> DetectFacesResult:
+        return detect_faces(
+            image, attributes, analyzer=self.context.analyzer, images=self.context.images
+        )
+
+    def compare_faces(
+        self,
+        source: ImageInput,
+        target: ImageInput,
+        similarity_threshold: float | None = None,
+        quality_filter: str | QualityFilter = "NONE",
+    ) -> CompareFacesResult:
+        return compare_faces(
+            source,
+            target,
+            similarity_threshold,
+            quality_filter,
+            analyzer=self.context.analyzer,
+            images=self.context.images,
+            audit=self.context.audit,
+            caller=self.caller,
+        )

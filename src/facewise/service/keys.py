@@ -12,10 +12,10 @@ import string
 from dataclasses import dataclass
 
 from facewise.errors import InvalidParameterError, ResourceNotFoundError
+from facewise.service.caller import DEFAULT_ACCOUNT
 from facewise.store.protocols import KeyStore
 from facewise.store.records import AccessKey
 
-DEFAULT_ACCOUNT = "default"
 ACCOUNT_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 KEY_PREFIX = "FW"  # AWS's keys start AKIA; ours are told apart at a glance
 _KEY_ALPHABET = string.ascii_uppercase + string.digits

@@ -39,9 +39,10 @@ def decode_token(listing: str, token: str | None) -> str | None:
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, UnicodeError):
         raise InvalidPaginationTokenError("the pagination token is not valid") from None
-    if not isinstance(data, dict) or data.get("l") != listing or not isinstance(data.get("a"), str):
+    after = data.get("a") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("l") != listing or not isinstance(after, str):
         raise InvalidPaginationTokenError("the pagination token belongs to another listing")
-    return data["a"]
+    return after
 
 
 def paginate(listing: str, rows: Sequence[T], limit: int, key_of: Callable[[T], str]) -> Page[T]:

@@ -19,9 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from facewise.errors import FacewiseError
-from facewise.store.protocols import VectorIndex
+from facewise.store.protocols import FaceStore, VectorIndex
 from facewise.store.records import Change, CollectionRecord
-from facewise.store.sqlite_store import SqliteFaceStore
 from facewise.store.vectors import AutoIndex, load_index
 
 log = logging.getLogger(__name__)
@@ -52,7 +51,7 @@ class CollectionIndexes:
     replay) and costs more writes while indexing.
     """
 
-    def __init__(self, store: SqliteFaceStore, folder: Path, snapshot_every: int = 5000) -> None:
+    def __init__(self, store: FaceStore, folder: Path, snapshot_every: int = 5000) -> None:
         self.store = store
         self.folder = Path(folder)
         self.snapshot_every = snapshot_every

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 
@@ -53,18 +53,43 @@ class VectorIndex(Protocol):
         ...
 
 
+class Transaction(Protocol):
+    """The writes made inside one ``FaceStore.write()`` transaction: all commit or none.
+
+    Reads through the store from the same thread inside the transaction see its writes.
+    """
+
+    def create_user(self, collection: CollectionRecord, user_id: str) -> bool:
+        """Add the user; False if it already exists."""
+        ...
+
+    def delete_user(self, collection: CollectionRecord, user_id: str) -> bool:
+        """Remove the user and unlink its faces; False if there was no such user."""
+        ...
+
+    def set_face_user(self, face: StoredFace, user_id: str | None) -> None: ...
+
+    def token_result(self, collection: CollectionRecord, token: str) -> tuple[str, str] | None:
+        """(fingerprint, result JSON) remembered for a ClientRequestToken, if any."""
+        ...
+
+    def remember_token(
+        self, collection: CollectionRecord, token: str, fingerprint: str, result: str
+    ) -> None: ...
+
+
 class FaceStore(Protocol):
     """Collections, faces, users and the change log: the source of truth.
 
-    Implementations: SqliteFaceStore (embedded). Write methods are atomic; the methods taking
-    ``db`` run inside the transaction opened by ``write()``.
+    Implementations: SqliteFaceStore (embedded), MemoryFaceStore (a fake for unit tests).
+    Each write method is atomic on its own; ``write()`` groups user and token writes.
     """
 
-    def write(self) -> AbstractContextManager[Any]:
+    def write(self) -> AbstractContextManager[Transaction]:
         """One write transaction (one writer at a time across threads and processes)."""
         ...
 
-    def read(self) -> AbstractContextManager[Any]:
+    def read(self) -> AbstractContextManager[object]:
         """A consistent snapshot for several reads."""
         ...
 
@@ -135,21 +160,7 @@ class FaceStore(Protocol):
         self, collection: CollectionRecord, after: str | None, limit: int
     ) -> list[UserRecord]: ...
 
-    def create_user(self, db: Any, collection: CollectionRecord, user_id: str) -> bool: ...
-
-    def delete_user(self, db: Any, collection: CollectionRecord, user_id: str) -> bool: ...
-
-    def set_face_user(self, db: Any, face: StoredFace, user_id: str | None) -> None: ...
-
     def user_face_rows(self, collection: CollectionRecord) -> dict[int, str]: ...
-
-    def token_result(
-        self, db: Any, collection: CollectionRecord, token: str
-    ) -> tuple[str, str] | None: ...
-
-    def remember_token(
-        self, db: Any, collection: CollectionRecord, token: str, fingerprint: str, result: str
-    ) -> None: ...
 
 
 class KeyStore(Protocol):

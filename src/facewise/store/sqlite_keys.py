@@ -1,4 +1,4 @@
-"""Access keys in the SQLite store (a mixin of SqliteFaceStore).
+"""Access keys in the SQLite database (store.protocols.KeyStore).
 
 SigV4 needs the secret itself to recompute a signature, so secrets are stored as issued;
 the data directory is the trust boundary (keep it readable by the service's user only).
@@ -6,37 +6,35 @@ the data directory is the trust boundary (keep it readable by the service's user
 
 from __future__ import annotations
 
-import sqlite3
-from typing import TYPE_CHECKING
-
 from facewise.store.records import AccessKey
+from facewise.store.sqlite_db import SqliteDatabase
 from facewise.store.sqlite_schema import now_ms
-
-if TYPE_CHECKING:
-    from facewise.store.sqlite_store import SqliteFaceStore
 
 _COLUMNS = "access_key_id, secret, account, created_at_ms, revoked_at_ms"
 
 
-def _key(row: tuple) -> AccessKey:
+def _key(row: tuple[str, str, str, int, int | None]) -> AccessKey:
     return AccessKey(*row)
 
 
-class SqliteKeys:
+class SqliteKeyStore:
     """Add, find, list and revoke access keys."""
 
-    def add_key(self: SqliteFaceStore, access_key_id: str, secret: str, account: str) -> AccessKey:
+    def __init__(self, database: SqliteDatabase) -> None:
+        self.database = database
+
+    def add_key(self, access_key_id: str, secret: str, account: str) -> AccessKey:
         key = AccessKey(access_key_id, secret, account, now_ms())
-        with self.write() as db:
+        with self.database.write() as db:
             db.execute(
                 f"INSERT INTO access_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, NULL)",
                 (key.access_key_id, key.secret, key.account, key.created_at_ms),
             )
         return key
 
-    def key(self: SqliteFaceStore, access_key_id: str) -> AccessKey | None:
+    def key(self, access_key_id: str) -> AccessKey | None:
         row = (
-            self._connection()
+            self.database.connection()
             .execute(
                 f"SELECT {_COLUMNS} FROM access_keys WHERE access_key_id = ?", (access_key_id,)
             )
@@ -44,16 +42,16 @@ class SqliteKeys:
         )
         return _key(row) if row else None
 
-    def keys(self: SqliteFaceStore) -> list[AccessKey]:
-        rows = self._connection().execute(
+    def keys(self) -> list[AccessKey]:
+        rows = self.database.connection().execute(
             f"SELECT {_COLUMNS} FROM access_keys ORDER BY created_at_ms, access_key_id"
         )
         return [_key(row) for row in rows]
 
-    def revoke_key(self: SqliteFaceStore, access_key_id: str) -> bool:
+    def revoke_key(self, access_key_id: str) -> bool:
         """Revoke an active key; False if there is no such active key."""
-        with self.write() as db:
-            cursor: sqlite3.Cursor = db.execute(
+        with self.database.write() as db:
+            cursor = db.execute(
                 "UPDATE access_keys SET revoked_at_ms = ? "
                 "WHERE access_key_id = ? AND revoked_at_ms IS NULL",
                 (now_ms(), access_key_id),

@@ -1,18 +1,16 @@
-"""The embedded FaceStore: one SQLite database in WAL mode.
+"""The embedded FaceStore: collections, faces, users and the change log in one SQLite file.
 
-Writes take SQLite's write lock up front (BEGIN IMMEDIATE) and are serialised inside the
-process too, so there is one writer at a time across processes; reads run in parallel, each
-thread on its own connection. Every face added or removed is also written to a change log in
-the same transaction: vector indexes replay it to catch up, so a crash between the commit
-and an index update loses nothing.
+Every face added or removed is also written to a change log in the same transaction: vector
+indexes replay it to catch up, so a crash between the commit and an index update loses
+nothing. Connections and transactions are ``SqliteDatabase``'s.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,18 +23,24 @@ from facewise.errors import (
     ResourceNotFoundError,
     StoreError,
 )
-from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace
-from facewise.store.sqlite_keys import SqliteKeys
-from facewise.store.sqlite_schema import BUSY_TIMEOUT_MS, SCHEMA, SCHEMA_VERSION, now_ms
-from facewise.store.sqlite_users import SqliteUsers
+from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace, UserRecord
+from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sqlite_schema import now_ms
+from facewise.store.sqlite_users import (
+    SqliteTransaction,
+    read_user,
+    read_user_face_rows,
+    read_users,
+)
 
 _FACE_COLUMNS = (
     "row_id, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
     "confidence, user_id, created_at_ms"
 )
+_FaceRow = tuple[int, str, str, str | None, float, float, float, float, float, str | None, int]
 
 
-def _face(row: sqlite3.Row | tuple) -> StoredFace:
+def _face(row: _FaceRow | sqlite3.Row) -> StoredFace:
     return StoredFace(
         row_id=row[0],
         face_id=row[1],
@@ -49,7 +53,7 @@ def _face(row: sqlite3.Row | tuple) -> StoredFace:
     )
 
 
-def _collection(row: tuple) -> CollectionRecord:
+def _collection(row: tuple[int, str, str, str, int, str, int]) -> CollectionRecord:
     return CollectionRecord(
         row_id=row[0],
         account=row[1],
@@ -60,85 +64,36 @@ def _collection(row: tuple) -> CollectionRecord:
     )  # row[6] is compacted_seq, internal to the change log
 
 
-class SqliteFaceStore(SqliteUsers, SqliteKeys):
-    """Collections, faces, users, access keys and the change log in one SQLite file."""
+class SqliteFaceStore:
+    """Collections, faces, users and the change log (store.protocols.FaceStore).
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._write_lock = threading.Lock()
-        self._connections: list[sqlite3.Connection] = []
-        self._connections_lock = threading.Lock()
-        connection = self._connection()
-        connection.executescript(SCHEMA)
-        version = connection.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if version is None:
-            with self.write() as db:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
-        elif int(version[0]) > SCHEMA_VERSION:
-            raise StoreError(
-                f"{self.path} has schema {version[0]}, newer than this facewise ({SCHEMA_VERSION})"
-            )
+    ``database``: a path (the store opens and owns the database) or an open SqliteDatabase
+    shared with the other SQLite stores (then its opener closes it).
+    """
 
-    # -- connections and transactions -------------------------------------------------------
+    def __init__(self, database: SqliteDatabase | Path | str) -> None:
+        self._owns_database = not isinstance(database, SqliteDatabase)
+        self.database = (
+            database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+        )
+        self.path = self.database.path
 
     def _connection(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            try:
-                connection = sqlite3.connect(
-                    self.path,
-                    timeout=BUSY_TIMEOUT_MS / 1000,
-                    isolation_level=None,
-                    check_same_thread=False,
-                )
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = FULL")
-                connection.execute("PRAGMA foreign_keys = ON")
-                connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            except sqlite3.DatabaseError as error:
-                raise StoreError(f"cannot open {self.path}: {error}") from error
-            self._local.connection = connection
-            with self._connections_lock:
-                self._connections.append(connection)
-        return connection
+        return self.database.connection()
 
     @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
+    def write(self) -> Iterator[SqliteTransaction]:
         """One write transaction: all of it commits, or none of it (also on a crash)."""
-        db = self._connection()
-        with self._write_lock:
-            try:
-                db.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as error:  # locked past the busy timeout
-                raise StoreError(f"cannot write to {self.path}: {error}") from error
-            try:
-                yield db
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+        with self.database.write() as db:
+            yield SqliteTransaction(db)
 
-    @contextmanager
-    def read(self) -> Iterator[sqlite3.Connection]:
+    def read(self) -> contextlib.AbstractContextManager[object]:
         """A consistent snapshot for several reads (nested calls share the outer one)."""
-        db = self._connection()
-        if db.in_transaction:
-            yield db
-            return
-        db.execute("BEGIN")
-        try:
-            yield db
-        finally:
-            db.execute("COMMIT")
+        return self.database.read()
 
     def close(self) -> None:
-        with self._connections_lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
-        self._local = threading.local()
+        if self._owns_database:
+            self.database.close()
 
     # -- collections --------------------------------------------------------------------------
 
@@ -146,7 +101,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
         self, account: str, name: str, face_model_version: str, tags: dict[str, str]
     ) -> CollectionRecord:
         try:
-            with self.write() as db:
+            with self.database.write() as db:
                 cursor = db.execute(
                     "INSERT INTO collections (account, name, face_model_version, created_at_ms, "
                     "tags) VALUES (?, ?, ?, ?, ?)",
@@ -194,7 +149,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
     ) -> CollectionRecord:
         """Replace a collection's tags with ``change(current tags)``, in one transaction (an
         error raised by ``change`` leaves them as they were)."""
-        with self.write() as db:
+        with self.database.write() as db:
             record = self.collection(account, name)
             tags = change(dict(record.tags))
             db.execute(
@@ -204,7 +159,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
         return dataclasses.replace(record, tags=tags)
 
     def delete_collection(self, account: str, name: str) -> CollectionRecord:
-        with self.write() as db:
+        with self.database.write() as db:
             record = self.collection(account, name)
             db.execute("DELETE FROM faces WHERE collection_row_id = ?", (record.row_id,))
             db.execute("DELETE FROM users WHERE collection_row_id = ?", (record.row_id,))
@@ -215,7 +170,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
 
     def counts(self, collection: CollectionRecord) -> tuple[int, int]:
         """(faces, users) in the collection."""
-        with self.read() as db:
+        with self.database.read() as db:
             faces = db.execute(
                 "SELECT count(*) FROM faces WHERE collection_row_id = ?", (collection.row_id,)
             ).fetchone()[0]
@@ -230,7 +185,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
         """Store the faces of one image, all or none."""
         now = now_ms()
         stored = []
-        with self.write() as db:
+        with self.database.write() as db:
             self._require_collection(db, collection)
             for face in faces:
                 embedding = np.ascontiguousarray(face.embedding, dtype="<f4")
@@ -365,7 +320,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
         self, collection: CollectionRecord, face_ids: Sequence[str]
     ) -> list[StoredFace]:
         """Delete these faces (vector, metadata, user association); returns those deleted."""
-        with self.write() as db:
+        with self.database.write() as db:
             self._require_collection(db, collection)
             found = self.faces(collection, face_ids=list(face_ids), limit=len(face_ids))
             for face in found:
@@ -394,7 +349,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
     def forget_changes(self, collection: CollectionRecord, up_to_seq: int) -> None:
         """Drop log entries a durable index snapshot already includes. Indexes older than
         ``compacted_seq`` can no longer catch up from the log and must reload a snapshot."""
-        with self.write() as db:
+        with self.database.write() as db:
             db.execute(
                 "DELETE FROM changes WHERE collection_row_id = ? AND seq <= ?",
                 (collection.row_id, up_to_seq),
@@ -406,7 +361,7 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
 
     def log_state(self, collection: CollectionRecord) -> tuple[int, int]:
         """(compacted_seq, last seq) of the collection's change log."""
-        with self.read() as db:
+        with self.database.read() as db:
             row = db.execute(
                 "SELECT compacted_seq FROM collections WHERE row_id = ?", (collection.row_id,)
             ).fetchone()
@@ -416,3 +371,16 @@ class SqliteFaceStore(SqliteUsers, SqliteKeys):
                 "SELECT max(seq) FROM changes WHERE collection_row_id = ?", (collection.row_id,)
             ).fetchone()[0]
         return int(row[0]), int(last or row[0])
+
+    # -- users (the writes are SqliteTransaction's) ---------------------------------------------
+
+    def user(self, collection: CollectionRecord, user_id: str) -> UserRecord:
+        return read_user(self._connection(), collection, user_id)
+
+    def users(
+        self, collection: CollectionRecord, after: str | None, limit: int
+    ) -> list[UserRecord]:
+        return read_users(self._connection(), collection, after, limit)
+
+    def user_face_rows(self, collection: CollectionRecord) -> dict[int, str]:
+        return read_user_face_rows(self._connection(), collection)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -220,4 +221,4 @@ def _dot_products(queries: np.ndarray, vectors: np.ndarray) -> np.ndarray:
     if len(queries) < _BLAS_BATCH:
         return np.stack([np.einsum("nd,d->n", vectors, query) for query in queries])
     with _BLAS_LOCK:
-        return queries @ vectors.T
+        return cast(np.ndarray, queries @ vectors.T)  # numpy types ndarray @ ndarray as Any

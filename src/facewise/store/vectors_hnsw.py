@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from usearch.index import Index, Matches, MetricKind
+from usearch.compiled import MetricKind
+from usearch.index import Index, Matches
 
 from facewise.errors import InvalidParameterError
 from facewise.store.protocols import DESCRIPTOR_DIM
@@ -251,8 +252,10 @@ class HnswIndex:
                 index._index.load(str(graph))
         except RuntimeError as error:
             raise IndexSnapshotError(f"{graph}: usearch refused it: {error}") from None
-        index._index.expansion_search = params.expansion_search
-        index._index.expansion_add = params.expansion_add
+        # mypy reads these properties as read-only: usearch defines their setters apart from
+        # the getters (index.py), which mypy does not pair up.
+        index._index.expansion_search = params.expansion_search  # type: ignore[misc]
+        index._index.expansion_add = params.expansion_add  # type: ignore[misc]
         index._viewed = view
         index._placeholders = placeholders.astype(np.uint64).tolist()
         index._next_placeholder = next_placeholder
@@ -270,7 +273,7 @@ class HnswIndex:
     def _make_writable(self) -> None:
         if self._viewed:
             copy = self._index.copy()
-            copy.expansion_search = self.params.expansion_search
+            copy.expansion_search = self.params.expansion_search  # type: ignore[misc]  # as in load
             self._index = copy
             self._viewed = False
 

@@ -19,6 +19,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeGuard
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def write_snapshot(
     watermark: int,
     count: int,
     params: Mapping[str, object],
-    writers: Mapping[str, Callable[[Path], None]],
+    writers: Mapping[str, Callable[[Path], object]],
 ) -> None:
     """Write one data file per part (``writers[part](file_path)`` writes it), then the manifest.
 
@@ -158,7 +159,7 @@ def save_npy(file: Path, array: np.ndarray) -> None:
         np.save(stream, array, allow_pickle=False)
 
 
-def _is_count(value: object) -> bool:
+def _is_count(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 

@@ -1,0 +1,87 @@
+"""What every service shares: one store, its vector indexes, the analyzer, where images come
+from (and their limits), and the audit sink. Collections, faces and users are sibling
+services over one context; video jobs, stream processors and audit will be more.
+
+    context = ServiceContext.open("facewise-data")        # or store_url="sqlite:///x.db"
+    collections = Collections(context, Caller("default"))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
+from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+from facewise.service.identify import NO_AUDIT, AuditSink
+from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
+from facewise.settings import data_dir as resolve_data_dir
+from facewise.store.backends import chosen_store_url, open_store
+from facewise.store.indexes import CollectionIndexes
+from facewise.store.protocols import FaceStore, KeyStore
+
+BUCKETS_FOLDER = "buckets"
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass
+class ServiceContext:
+    """The shared parts of the services. Thread-safe: share one between threads."""
+
+    store: FaceStore
+    keys: KeyStore
+    indexes: CollectionIndexes
+    analyzer: FaceAnalyzer
+    images: ImageSource = field(default_factory=ImageSource)
+    audit: AuditSink = NO_AUDIT
+    closer: Callable[[], None] = _nothing
+
+    @classmethod
+    def open(
+        cls,
+        data_dir: Path | str | None = None,
+        *,
+        store_url: str | None = None,
+        analyzer: FaceAnalyzer | None = None,
+        objects: ObjectSource | None = None,
+        limits: ImageLimits = DEFAULT_LIMITS,
+        snapshot_every: int = 5000,
+    ) -> ServiceContext:
+        """Open (creating if needed) the store and everything around it.
+
+        data_dir: converted models, the folder of buckets, and the default store.
+        store_url: the store (else $FACEWISE_STORE_URL, else the SQLite file in data_dir).
+        objects: where S3Object references are read (default ``<data_dir>/buckets``).
+        snapshot_every: index changes between snapshots (store.indexes.CollectionIndexes).
+        """
+        folder = resolve_data_dir(data_dir)
+        opened = open_store(chosen_store_url(store_url, folder))
+        return cls(
+            store=opened.faces,
+            keys=opened.keys,
+            indexes=CollectionIndexes(opened.faces, opened.index_folder, snapshot_every),
+            analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
+            images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),
+            closer=opened.close,
+        )
+
+    def close(self) -> None:
+        """Snapshot open indexes and close the store."""
+        self.indexes.save_all()
+        self.closer()
+
+    def __enter__(self) -> ServiceContext:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()

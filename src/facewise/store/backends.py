@@ -1,0 +1,104 @@
+"""Open a store by URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
+
+The URL follows SQLAlchemy's form, so it reads as PostgreSQL users expect; PostgreSQL
+(``postgresql://...``) is the scale-out backend still to come. The default is the SQLite
+file ``facewise.sqlite3`` in the data directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from facewise.errors import InvalidParameterError
+from facewise.settings import data_dir as resolve_data_dir
+from facewise.settings import store_url
+from facewise.store.protocols import FaceStore, KeyStore
+from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sqlite_keys import SqliteKeyStore
+from facewise.store.sqlite_store import SqliteFaceStore
+
+DATABASE_FILE = "facewise.sqlite3"
+INDEX_FOLDER = "indexes"
+SCHEMES = ("sqlite",)
+
+
+@dataclass
+class OpenedStore:
+    """Everything one backend holds, by family, and where its vector snapshots live.
+
+    index_folder: snapshots of the per-collection vector indexes (a cache of the store that
+        makes reopening fast; deleting it costs one rebuild from the store).
+    """
+
+    url: str
+    faces: FaceStore
+    keys: KeyStore
+    index_folder: Path
+    closer: Callable[[], None]
+
+    def close(self) -> None:
+        self.closer()
+
+
+def sqlite_url(path: Path | str) -> str:
+    """The store URL of a SQLite file."""
+    resolved = Path(path).absolute()
+    return f"sqlite:///{resolved}"
+
+
+def default_store_url(data_dir: Path) -> str:
+    """The embedded default: ``facewise.sqlite3`` in the data directory."""
+    return sqlite_url(data_dir / DATABASE_FILE)
+
+
+def chosen_store_url(explicit: str | None = None, data_dir: Path | str | None = None) -> str:
+    """The store to open: ``explicit``, else $FACEWISE_STORE_URL, else the default SQLite
+    file in the data directory (``data_dir``, else $FACEWISE_DATA_DIR, else ./facewise-data)."""
+    return store_url(explicit) or default_store_url(resolve_data_dir(data_dir))
+
+
+def _sqlite_path(url: str) -> Path:
+    parts = urlsplit(url)
+    if parts.netloc or parts.query or parts.fragment or not parts.path.startswith("/"):
+        raise InvalidParameterError(
+            f"store URL {url!r}: write sqlite:///relative/file.db or sqlite:////absolute/file.db"
+        )
+    path = unquote(parts.path[1:])  # sqlite:///a.db is the relative path a.db
+    if not path or path.endswith("/") or path == ":memory:":
+        raise InvalidParameterError(f"store URL {url!r} names no database file")
+    return Path(path)
+
+
+def _index_folder(database: Path) -> Path:
+    """``indexes/`` beside the default file (as data directories have always had it); for
+    any other file ``<file>.indexes/``, so two databases in one folder never share one."""
+    if database.name == DATABASE_FILE:
+        return database.parent / INDEX_FOLDER
+    return database.with_name(database.name + ".indexes")
+
+
+def open_store(url: str) -> OpenedStore:
+    """Open (creating if needed) the store a URL names.
+
+    InvalidParameterError for a URL of no supported scheme; StoreError when the database
+    cannot be opened or is not facewise's.
+    """
+    scheme = url.partition(":")[0].lower() if ":" in url else ""
+    if scheme == "sqlite":
+        path = _sqlite_path(url)
+        database = SqliteDatabase(path)
+        return OpenedStore(
+            url=url,
+            faces=SqliteFaceStore(database),
+            keys=SqliteKeyStore(database),
+            index_folder=_index_folder(path),
+            closer=database.close,
+        )
+    supported = ", ".join(f"{s}://" for s in SCHEMES)
+    raise InvalidParameterError(
+        f"unsupported store URL {url[:200]!r}: supported schemes are {supported} "
+        "(e.g. sqlite:///facewise-data/facewise.sqlite3)"
+    )
