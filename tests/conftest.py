@@ -13,9 +13,14 @@ from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
 
 
 def grace_hopper_path() -> Path:
+    """matplotlib's sample photo of Grace Hopper (512x600 JPEG)."""
+    import matplotlib
     import matplotlib.cbook
 
-    return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    try:
+        return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    except (OSError, ValueError, TypeError):
+        return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 
 
 @pytest.fixture(scope="session")
@@ -59,8 +64,10 @@ def analyzer_dlib(data_dir: Path) -> FaceAnalyzer:
     return FaceAnalyzer(AnalyzerConfig(embedder="dlib", data_dir=data_dir))
 
 
-def encode(rgb: np.ndarray, fmt: str = "JPEG", **options: object) -> bytes:
-    """The array as image file bytes."""
+def encode(image: np.ndarray | Image.Image, fmt: str = "JPEG", **options: object) -> bytes:
+    """The array (or Pillow image) as image file bytes."""
+    if isinstance(image, np.ndarray):
+        image = Image.fromarray(image)
     buffer = io.BytesIO()
-    Image.fromarray(rgb).save(buffer, format=fmt, **options)
+    image.save(buffer, format=fmt, **options)
     return buffer.getvalue()

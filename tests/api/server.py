@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from tests.api.shape_check import shape_problems
 
@@ -30,6 +32,7 @@ class ServerProcess:
     data_dir: Path
     extra_args: list[str] = field(default_factory=list)
     extra_env: dict[str, str] = field(default_factory=dict)
+    cwd: Path | None = None
     url: str = ""
     access_key_id: str = ""
     secret: str = ""
@@ -49,6 +52,7 @@ class ServerProcess:
             stderr=subprocess.STDOUT,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env},
+            cwd=self.cwd,
         )
         deadline = time.monotonic() + STARTUP_SECONDS
         assert self.process.stdout is not None
@@ -116,6 +120,12 @@ class ServerProcess:
 
     def output(self) -> str:
         return "".join(self.log)
+
+
+def code_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
+    """The error code and HTTP status of a refused boto3 call."""
+    response = caught.value.response
+    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def check_response_shape(http_response, parsed, model, **_: object) -> None:  # type: ignore[no-untyped-def]

@@ -9,14 +9,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.api import raw
-from tests.api.server import ServerProcess
+from tests.api.server import ServerProcess, code_of
 
 LIST = b"{}"
-
-
-def code_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:
-    response = caught.value.response
-    return response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]
 
 
 def test_signed_request_passes(server: ServerProcess) -> None:

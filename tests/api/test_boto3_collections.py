@@ -9,13 +9,9 @@ from collections.abc import Iterator
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.api.server import ServerProcess
+from tests.api.server import ServerProcess, code_of
 
 _names = itertools.count()
-
-
-def error_code(caught: pytest.ExceptionInfo[ClientError]) -> str:
-    return caught.value.response["Error"]["Code"]
 
 
 @pytest.fixture
@@ -276,8 +272,7 @@ def test_errors_by_name(rekognition, call, code: str) -> None:  # type: ignore[n
     # botocore checks types and lengths before sending; patterns are left to the server.
     with pytest.raises(ClientError) as caught:
         call(rekognition)
-    assert error_code(caught) == code
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert code_of(caught) == (code, 400)
 
 
 def test_concurrent_writers_lose_nothing(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.server import ServerProcess
+from tests.api.server import ServerProcess, code_of
 from tests.conftest import encode
 
 
@@ -79,8 +79,7 @@ def test_image_by_s3_object_from_the_bucket_folder(
 def test_bad_s3_references(rekognition, reference: dict, code: str) -> None:
     with pytest.raises(rekognition.exceptions.ClientError) as caught:
         rekognition.detect_faces(Image={"S3Object": reference})
-    assert caught.value.response["Error"]["Code"] == code
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert code_of(caught) == (code, 400)
 
 
 def test_s3_object_over_15_mb_is_too_large(server: ServerProcess, rekognition) -> None:
@@ -104,8 +103,7 @@ def test_s3_object_over_15_mb_is_too_large(server: ServerProcess, rekognition) -
 def test_bad_images_get_rekognition_errors(rekognition, payload: bytes, error: str) -> None:
     with pytest.raises(rekognition.exceptions.ClientError) as caught:
         rekognition.detect_faces(Image={"Bytes": payload})
-    assert caught.value.response["Error"]["Code"] == error
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert code_of(caught) == (error, 400)
 
 
 def test_compare_without_a_source_face_is_invalid_parameter(

@@ -32,3 +32,14 @@ def run(*args: object, cwd: Path, command: list[str] = MODULE) -> Run:
     # The timeout only stops a hung run from hanging the suite; nothing asserts on time.
     done = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=600, check=False)
     return Run(tuple(argv[len(command) :]), done.returncode, done.stdout, done.stderr)
+
+
+def one_line_error(result: Run, error: str, detail: str) -> None:
+    """The command failed on its input as the CLI promises: exit status 1, nothing on stdout,
+    and one line ``facewise: <error>: ...`` naming ``detail`` on stderr, with no traceback."""
+    assert result.returncode == 1, result
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"facewise: {error}: "), result.stderr
+    assert detail in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "Traceback" not in result.stderr

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageEnhance
 
-from tests.cli.runner import Run, run
+from tests.cli.runner import Run, one_line_error, run
 from tests.conftest import encode, grace_hopper_path
 
 UNKNOWN_FACE_ID = "11111111-2222-3333-4444-555555555555"
@@ -40,10 +40,8 @@ class Session:
         return outcome
 
 
-def write_photos(folder: Path, queries: Path) -> None:
-    import skimage.data
-
-    eileen = Image.fromarray(np.ascontiguousarray(skimage.data.astronaut()))
+def write_photos(folder: Path, queries: Path, astronaut: np.ndarray) -> None:
+    eileen = Image.fromarray(astronaut)
     grace = Image.open(grace_hopper_path()).convert("RGB")
     flip = Image.Transpose.FLIP_LEFT_RIGHT
     eileen_edited = ImageEnhance.Brightness(eileen.transpose(flip)).enhance(0.75)  # darker
@@ -67,12 +65,12 @@ def write_photos(folder: Path, queries: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
+def session(tmp_path_factory: pytest.TempPathFactory, astronaut: np.ndarray) -> Session:
     root = tmp_path_factory.mktemp("collections-cli")
     s = Session(root / "photos", root / "queries", root / "data", root / "cwd")
     for folder in (s.folder, s.queries, s.cwd):
         folder.mkdir()
-    write_photos(s.folder, s.queries)
+    write_photos(s.folder, s.queries, astronaut)
 
     s.run("create", "collections", "create", "staff")
     s.run("create visitors", "collections", "create", "visitors")
@@ -111,15 +109,6 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Session:
     s.run("list after delete", "collections", "list")
     s.run("search deleted", "search", s.queries / "grace_query.png", "--collection", "staff")
     return s
-
-
-def one_line_error(result: Run, error: str, detail: str) -> None:
-    assert result.returncode == 1, result
-    assert result.stdout == ""
-    assert result.stderr.startswith(f"facewise: {error}: "), result.stderr
-    assert detail in result.stderr
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert "Traceback" not in result.stderr
 
 
 # --- collections --------------------------------------------------------------------------

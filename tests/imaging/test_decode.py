@@ -12,8 +12,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import cv2
-import matplotlib
-import matplotlib.cbook
 import numpy as np
 import pytest
 import skimage.data
@@ -21,6 +19,7 @@ from PIL import Image, ImageFile, features
 
 from facewise.errors import ImageTooLargeError, InvalidImageFormatError, InvalidParameterError
 from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits, decode_image, load_image
+from tests.conftest import encode, grace_hopper_path
 
 MAX_BYTES = DEFAULT_LIMITS.max_bytes
 
@@ -34,22 +33,6 @@ def astronaut() -> np.ndarray:
     image = skimage.data.astronaut()
     image.flags.writeable = False
     return image
-
-
-@functools.cache
-def grace_hopper_path() -> Path:
-    try:
-        return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    except (OSError, ValueError, TypeError):
-        return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-
-
-def encode(image: np.ndarray | Image.Image, fmt: str, **options: object) -> bytes:
-    if isinstance(image, np.ndarray):
-        image = Image.fromarray(image)
-    buffer = io.BytesIO()
-    image.save(buffer, format=fmt, **options)
-    return buffer.getvalue()
 
 
 def astronaut_as(fmt: str, mode: str = "RGB", **options: object) -> bytes:

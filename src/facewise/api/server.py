@@ -59,7 +59,7 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
     context = ServiceContext.open(
         folder, store_url=options.store_url, analyzer=analyzer, objects=objects
     )
-    keys = AccessKeys(context.keys)
+    keys = AccessKeys(context.access_keys)
     first = keys.create_first()
     return RekognitionApp(context, keys, options.config), first
 

@@ -44,7 +44,7 @@ def _keys(args: argparse.Namespace) -> int:
 
     store = open_store(chosen_store_url(args.store_url, args.data_dir))
     try:
-        keys = AccessKeys(store.keys)
+        keys = AccessKeys(store.access_keys)
         if args.action == "create":
             created = keys.create(args.account)
             print(f"# access key for account {created.account!r}; the secret is shown only now")

@@ -34,7 +34,7 @@ class ServiceContext:
     """The shared parts of the services. Thread-safe: share one between threads."""
 
     store: FaceStore
-    keys: KeyStore
+    access_keys: KeyStore
     indexes: CollectionIndexes
     analyzer: FaceAnalyzer
     images: ImageSource = field(default_factory=ImageSource)
@@ -63,7 +63,7 @@ class ServiceContext:
         opened = open_store(chosen_store_url(store_url, folder))
         return cls(
             store=opened.faces,
-            keys=opened.keys,
+            access_keys=opened.access_keys,
             indexes=CollectionIndexes(opened.faces, opened.index_folder, snapshot_every),
             analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
             images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),

@@ -35,7 +35,7 @@ class OpenedStore:
 
     url: str
     faces: FaceStore
-    keys: KeyStore
+    access_keys: KeyStore
     index_folder: Path
     closer: Callable[[], None]
 
@@ -93,7 +93,7 @@ def open_store(url: str) -> OpenedStore:
         return OpenedStore(
             url=url,
             faces=SqliteFaceStore(database),
-            keys=SqliteKeyStore(database),
+            access_keys=SqliteKeyStore(database),
             index_folder=_index_folder(path),
             closer=database.close,
         )
