@@ -1,4 +1,5 @@
-"""The FaceStore contract: every backend (today SQLite; PostgreSQL later) must pass these.
+"""The FaceStore contract: every backend (SQLite, the in-memory fake; PostgreSQL later) must
+pass these.
 
 Add a backend by adding its factory to STORES; nothing else changes.
 """
@@ -16,13 +17,17 @@ from facewise.errors import (
     ResourceNotFoundError,
     StoreError,
 )
-from facewise.store.protocols import FaceStore
+from facewise.store.protocols import FaceStore, KeyStore
 from facewise.store.records import NewFace
+from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sqlite_keys import SqliteKeyStore
 from facewise.store.sqlite_store import SqliteFaceStore
+from tests.fakes.memory_store import MemoryFaceStore
 
 StoreFactory = Callable[[Path], FaceStore]
 STORES: dict[str, StoreFactory] = {
     "sqlite": lambda folder: SqliteFaceStore(folder / "facewise.sqlite3"),
+    "memory": MemoryFaceStore.shared,
 }
 
 
@@ -199,3 +204,34 @@ def test_row_ids_are_never_reused(store):
     store.delete_collection("x", "c")
     second = store.create_collection("x", "c", "v1", {})
     assert second.row_id > first.row_id
+
+
+def _sqlite_keys(folder: Path) -> KeyStore:
+    return SqliteKeyStore(SqliteDatabase(folder / "facewise.sqlite3"))
+
+
+KEY_STORES: dict[str, Callable[[Path], KeyStore]] = {
+    "sqlite": _sqlite_keys,
+    "memory": MemoryFaceStore.shared,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KEY_STORES))
+def test_access_keys_are_added_listed_and_revoked(kind: str, tmp_path: Path) -> None:
+    keys = KEY_STORES[kind](tmp_path)
+    first = keys.add_key("FWAAA", "secret-a", "default")
+    keys.add_key("FWBBB", "secret-b", "lobby")
+    assert keys.key("FWAAA") == first and first.active and first.secret == "secret-a"
+    listed = keys.keys()
+    assert [k.access_key_id for k in listed] == ["FWAAA", "FWBBB"]
+    assert keys.revoke_key("FWBBB") is True
+    assert keys.revoke_key("FWBBB") is False and keys.revoke_key("FWNONE") is False
+    revoked = keys.key("FWBBB")
+    assert revoked is not None and not revoked.active and revoked.account == "lobby"
+    assert keys.key("FWNONE") is None
+    again = KEY_STORES[kind](tmp_path)  # reopened: the keys are kept
+    relisted = again.keys()
+    assert [(k.access_key_id, k.active) for k in relisted] == [
+        ("FWAAA", True),
+        ("FWBBB", False),
+    ]

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
 
 import numpy as np
 
@@ -72,6 +72,22 @@ class AnalyzerConfig:
     threads: int | None = None
     embedder: Literal["onnx", "dlib"] = "onnx"
     data_dir: Path | None = None
+
+
+class Analyzer(Protocol):
+    """What the services need of an analyzer (FaceAnalyzer; a fake in the unit tests)."""
+
+    def load_all(self) -> None: ...
+
+    def detect(self, rgb: np.ndarray) -> list[FaceDetection]: ...
+
+    def analyze(
+        self,
+        rgb: np.ndarray,
+        detections: Sequence[FaceDetection],
+        attributes: frozenset[Attribute] = frozenset(),
+        with_embedding: bool = False,
+    ) -> list[FaceAnalysis]: ...
 
 
 class FaceAnalyzer:

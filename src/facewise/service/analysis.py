@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from facewise.errors import InvalidParameterError
-from facewise.pipeline.analyzer import FaceAnalyzer
+from facewise.pipeline.analyzer import Analyzer
 from facewise.pipeline.quality import quality_problems
 from facewise.service.results import UnindexedFace
 from facewise.types import Attribute, FaceAnalysis, QualityFilter
@@ -57,7 +57,7 @@ class EmbeddedFace:
 
 
 def embedded_faces(
-    analyzer: FaceAnalyzer, rgb: np.ndarray, attributes: frozenset[Attribute]
+    analyzer: Analyzer, rgb: np.ndarray, attributes: frozenset[Attribute]
 ) -> list[EmbeddedFace]:
     """The largest faces of an image (at most MAX_FACES_PER_IMAGE), with descriptors."""
     detections = analyzer.detect(rgb)[:MAX_FACES_PER_IMAGE]
@@ -80,7 +80,7 @@ class SearchedFace:
     image_wh: tuple[int, int]
 
 
-def searched_face(analyzer: FaceAnalyzer, rgb: np.ndarray, level: QualityFilter) -> SearchedFace:
+def searched_face(analyzer: Analyzer, rgb: np.ndarray, level: QualityFilter) -> SearchedFace:
     """The largest face passing the quality filter, and the image's other faces with why
     they were not searched; InvalidParameterError when there is no usable face."""
     faces = embedded_faces(analyzer, rgb, SHOWN_BY_SEARCH)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
-from facewise.pipeline.analyzer import FaceAnalyzer
+from facewise.pipeline.analyzer import Analyzer
 from facewise.service.caller import DEFAULT_ACCOUNT, Caller
 from facewise.service.collection_faces import CollectionFaces
 from facewise.service.context import ServiceContext
@@ -97,7 +97,7 @@ class FaceCollections(Collections, CollectionFaces, CollectionUsers):
     def open(
         cls,
         data_dir: Path | str | None = None,
-        analyzer: FaceAnalyzer | None = None,
+        analyzer: Analyzer | None = None,
         account: str = DEFAULT_ACCOUNT,
         store_url: str | None = None,
     ) -> FaceCollections:

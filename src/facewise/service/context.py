@@ -14,7 +14,7 @@ from pathlib import Path
 from types import TracebackType
 
 from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
-from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+from facewise.pipeline.analyzer import Analyzer, AnalyzerConfig, FaceAnalyzer
 from facewise.service.identify import NO_AUDIT, AuditSink
 from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
 from facewise.settings import data_dir as resolve_data_dir
@@ -36,7 +36,7 @@ class ServiceContext:
     store: FaceStore
     access_keys: KeyStore
     indexes: CollectionIndexes
-    analyzer: FaceAnalyzer
+    analyzer: Analyzer
     images: ImageSource = field(default_factory=ImageSource)
     audit: AuditSink = NO_AUDIT
     closer: Callable[[], None] = _nothing
@@ -47,7 +47,7 @@ class ServiceContext:
         data_dir: Path | str | None = None,
         *,
         store_url: str | None = None,
-        analyzer: FaceAnalyzer | None = None,
+        analyzer: Analyzer | None = None,
         objects: ObjectSource | None = None,
         limits: ImageLimits = DEFAULT_LIMITS,
         snapshot_every: int = 5000,

@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from facewise.errors import InvalidParameterError
-from facewise.pipeline.analyzer import FaceAnalyzer
+from facewise.pipeline.analyzer import Analyzer, FaceAnalyzer
 from facewise.pipeline.quality import quality_problems
 from facewise.service.analysis import SHOWN_BY_SEARCH, EmbeddedFace, embedded_faces, project
 from facewise.service.caller import Caller
@@ -45,7 +45,7 @@ def detect_faces(
     image: ImageInput,
     attributes: AttributesArg = "DEFAULT",
     *,
-    analyzer: FaceAnalyzer | None = None,
+    analyzer: Analyzer | None = None,
     images: ImageSource = DEFAULT_IMAGES,
 ) -> DetectFacesResult:
     """Find the faces in an image (path, bytes or RGB array), largest first.
@@ -66,9 +66,7 @@ def detect_faces(
     )
 
 
-def _usable_faces(
-    analyzer: FaceAnalyzer, rgb: np.ndarray, level: QualityFilter
-) -> list[EmbeddedFace]:
+def _usable_faces(analyzer: Analyzer, rgb: np.ndarray, level: QualityFilter) -> list[EmbeddedFace]:
     found = embedded_faces(analyzer, rgb, frozenset())
     return [f for f in found if not quality_problems(f.face, level)]
 
@@ -79,7 +77,7 @@ def compare_faces(
     similarity_threshold: float | None = None,
     quality_filter: str | QualityFilter = "NONE",
     *,
-    analyzer: FaceAnalyzer | None = None,
+    analyzer: Analyzer | None = None,
     images: ImageSource = DEFAULT_IMAGES,
     audit: AuditSink = NO_AUDIT,
     caller: Caller | None = None,

@@ -1,0 +1,1 @@
+"""Small fakes of facewise's interfaces for fast unit tests, beside the real components."""
