@@ -139,12 +139,12 @@ class CollectionFaces(AccountService):
         record = self.collection(collection_id)
         parse_name("face_id", face_id, FACE_ID)
         limit = parse_limit("max_faces", max_faces, 1, MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
-        store, indexes = self.context.store, self.context.indexes
+        store = self.context.store
 
         def search(threshold: float) -> SearchFacesResult:
             face, embedding = store.face_with_embedding(record, face_id)
             matches = nearest_faces(
-                store, indexes, record, embedding, limit, threshold, exclude_row=face.row_id
+                self.context, record, embedding, limit, threshold, exclude_row=face.row_id
             )
             return SearchFacesResult(face_id, matches, record.face_model_version)
 
@@ -174,9 +174,7 @@ class CollectionFaces(AccountService):
 
         def search(threshold: float) -> SearchFacesResult:
             found = searched_face(self.context.analyzer, self.context.images.rgb(image), level)
-            matches = nearest_faces(
-                self.context.store, self.context.indexes, record, found.embedding, limit, threshold
-            )
+            matches = nearest_faces(self.context, record, found.embedding, limit, threshold)
             return SearchFacesResult(
                 None, matches, record.face_model_version, found.face, found.image_wh
             )

@@ -9,9 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from facewise.pipeline.similarity import descriptor_distances, similarity_pct
+from facewise.service.context import ServiceContext
 from facewise.service.results import FaceSearchMatch, UserSearchMatch
-from facewise.store.indexes import CollectionIndexes
-from facewise.store.protocols import FaceStore
 from facewise.store.records import CollectionRecord
 
 # Faces searched to find users; more finds users whose faces rank lower, at some cost.
@@ -19,8 +18,7 @@ USER_SEARCH_FACES = 4096
 
 
 def nearest_faces(
-    store: FaceStore,
-    indexes: CollectionIndexes,
+    context: ServiceContext,
     record: CollectionRecord,
     query: np.ndarray,
     max_faces: int,
@@ -28,7 +26,7 @@ def nearest_faces(
     exclude_row: int | None = None,
 ) -> list[FaceSearchMatch]:
     """Up to max_faces stored faces at or above threshold (0-100), most similar first."""
-    index = indexes.synced(record)
+    store, index = context.store, context.indexes.synced(record)
     if len(index) == 0:
         return []
     k = min(len(index), max_faces + (1 if exclude_row is not None else 0))
@@ -45,8 +43,7 @@ def nearest_faces(
 
 
 def nearest_users(
-    store: FaceStore,
-    indexes: CollectionIndexes,
+    context: ServiceContext,
     record: CollectionRecord,
     query: np.ndarray,
     threshold: float,
@@ -56,10 +53,11 @@ def nearest_users(
 ) -> list[UserSearchMatch]:
     """Users whose best face is at or above threshold, best first (a user's score is its
     most similar face among the USER_SEARCH_FACES nearest)."""
+    store = context.store
     owners = store.user_face_rows(record)
     if not owners:
         return []
-    index = indexes.synced(record)
+    index = context.indexes.synced(record)
     k = min(len(index), USER_SEARCH_FACES)
     keys, distances = index.search(query[None].astype(np.float32), k)
     best: dict[str, float] = {}

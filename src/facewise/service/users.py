@@ -9,8 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 
-import numpy as np
-
 from facewise.errors import (
     ConflictError,
     IdempotentParameterMismatchError,
@@ -262,26 +260,6 @@ class CollectionUsers(AccountService):
 
     # -- user search ----------------------------------------------------------------------------
 
-    def _nearest_users(
-        self,
-        record: CollectionRecord,
-        query: np.ndarray,
-        threshold: float,
-        max_users: int,
-        exclude_user: str | None = None,
-        exclude_row: int | None = None,
-    ) -> list[UserSearchMatch]:
-        return nearest_users(
-            self.context.store,
-            self.context.indexes,
-            record,
-            query,
-            threshold,
-            max_users,
-            exclude_user,
-            exclude_row,
-        )
-
     def search_users(
         self,
         collection_id: str,
@@ -302,7 +280,9 @@ class CollectionUsers(AccountService):
 
         def by_face(face_id: str, threshold: float) -> SearchUsersResult:
             face, vector = store.face_with_embedding(record, face_id)
-            matches = self._nearest_users(record, vector, threshold, limit, exclude_row=face.row_id)
+            matches = nearest_users(
+                self.context, record, vector, threshold, limit, exclude_row=face.row_id
+            )
             return SearchUsersResult(matches, record.face_model_version, searched_face_id=face_id)
 
         def by_user(user_id: str, threshold: float) -> SearchUsersResult:
@@ -313,7 +293,9 @@ class CollectionUsers(AccountService):
             _, vectors = store.embeddings(record, [f.row_id for f in faces])
             merged: dict[str, UserSearchMatch] = {}
             for vector in vectors:
-                for match in self._nearest_users(record, vector, threshold, MAX_USERS, user_id):
+                for match in nearest_users(
+                    self.context, record, vector, threshold, MAX_USERS, user_id
+                ):
                     known = merged.get(match.user.user_id)
                     if known is None or match.similarity_pct > known.similarity_pct:
                         merged[match.user.user_id] = match
@@ -351,7 +333,7 @@ class CollectionUsers(AccountService):
 
         def search(threshold: float) -> SearchUsersResult:
             found = searched_face(self.context.analyzer, self.context.images.rgb(image), level)
-            matches = self._nearest_users(record, found.embedding, threshold, limit)
+            matches = nearest_users(self.context, record, found.embedding, threshold, limit)
             return SearchUsersResult(
                 matches,
                 record.face_model_version,
