@@ -36,12 +36,12 @@ def threshold_literals(source: str) -> list[tuple[int, str]]:
                 if "threshold" in arg.arg.lower() and _is_default(default):
                     found.append((default.lineno, arg.arg))  # type: ignore[union-attr]
             continue
-        if isinstance(node, ast.Call) and says_threshold(node):
+        if isinstance(node, ast.Call):
             candidates = [*node.args, *(k.value for k in node.keywords)]
-        elif isinstance(node, ast.Assign | ast.AnnAssign) and says_threshold(node):
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
             candidates = [node.value]
-        for candidate in candidates:
-            if _is_default(candidate):
+        for candidate in candidates:  # the source is read only around an 80 or a 75
+            if _is_default(candidate) and says_threshold(node):
                 found.append((candidate.lineno, ast.get_source_segment(source, node) or ""))  # type: ignore[union-attr]
     return sorted(found)
 
