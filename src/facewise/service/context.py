@@ -20,7 +20,7 @@ from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.store.backends import chosen_store_url, open_store
 from facewise.store.indexes import CollectionIndexes
-from facewise.store.protocols import FaceStore, KeyStore
+from facewise.store.protocols import FaceStore, JobStore, KeyStore
 
 BUCKETS_FOLDER = "buckets"
 
@@ -39,6 +39,7 @@ class ServiceContext:
     analyzer: Analyzer
     images: ImageSource = field(default_factory=ImageSource)
     audit: AuditSink = NO_AUDIT
+    jobs: JobStore | None = None  # stored-video jobs; None where no job runs
     closer: Callable[[], None] = _nothing
 
     @classmethod
@@ -67,6 +68,7 @@ class ServiceContext:
             indexes=CollectionIndexes(opened.faces, opened.index_folder, snapshot_every),
             analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
             images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),
+            jobs=opened.jobs,
             closer=opened.close,
         )
 

@@ -15,8 +15,9 @@ from urllib.parse import unquote, urlsplit
 from facewise.errors import InvalidParameterError
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.settings import store_url
-from facewise.store.protocols import FaceStore, KeyStore
+from facewise.store.protocols import FaceStore, JobStore, KeyStore
 from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sqlite_jobs import SqliteJobStore
 from facewise.store.sqlite_keys import SqliteKeyStore
 from facewise.store.sqlite_store import SqliteFaceStore
 
@@ -36,6 +37,7 @@ class OpenedStore:
     url: str
     faces: FaceStore
     access_keys: KeyStore
+    jobs: JobStore
     index_folder: Path
     closer: Callable[[], None]
 
@@ -94,6 +96,7 @@ def open_store(url: str) -> OpenedStore:
             url=url,
             faces=SqliteFaceStore(database),
             access_keys=SqliteKeyStore(database),
+            jobs=SqliteJobStore(database),
             index_folder=_index_folder(path),
             closer=database.close,
         )

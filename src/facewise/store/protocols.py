@@ -23,6 +23,8 @@ from facewise.store.records import (
     NewFace,
     StoredFace,
     UserRecord,
+    VideoJob,
+    VideoResult,
 )
 
 DESCRIPTOR_DIM = 128
@@ -173,3 +175,49 @@ class KeyStore(Protocol):
     def keys(self) -> list[AccessKey]: ...
 
     def revoke_key(self, access_key_id: str) -> bool: ...
+
+
+class JobStore(Protocol):
+    """Stored-video jobs, their results (streamed in as the video is analysed) and persons."""
+
+    def create_job(self, job: VideoJob) -> tuple[VideoJob, bool]:
+        """Store a new job; with a client token already used by the account for this kind
+        of job, the existing job instead. Returns (job, created)."""
+        ...
+
+    def job(self, account: str, job_id: str) -> VideoJob:
+        """ResourceNotFoundError unless the account has this job."""
+        ...
+
+    def unfinished_jobs(self) -> list[VideoJob]:
+        """Jobs IN_PROGRESS, oldest first (to run again after a restart)."""
+        ...
+
+    def start_attempt(self, job_id: str) -> int:
+        """Count one more attempt at the job, dropping results of earlier attempts."""
+        ...
+
+    def finish_job(
+        self, job_id: str, status: str, message: str | None, metadata: str | None
+    ) -> None: ...
+
+    def set_metadata(self, job_id: str, metadata: str) -> None: ...
+
+    def add_results(self, job_id: str, results: Sequence[VideoResult]) -> None: ...
+
+    def results(
+        self, job_id: str, after: int, limit: int, by_person: bool = False
+    ) -> list[tuple[int, VideoResult]]:
+        """Up to ``limit`` results after position ``after``, by time (or by person, then
+        time), each with its position for the next page."""
+        ...
+
+    def set_persons(self, job_id: str, persons: dict[int, str]) -> None:
+        """What each person (track) was matched to (JSON text per person)."""
+        ...
+
+    def persons(self, job_id: str) -> dict[int, str]: ...
+
+    def delete_finished_before(self, time_ms: int) -> int:
+        """Delete jobs that finished before this time, with their results; how many."""
+        ...

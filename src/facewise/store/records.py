@@ -75,3 +75,35 @@ class AccessKey:
     @property
     def active(self) -> bool:
         return self.revoked_at_ms is None
+
+
+@dataclass(frozen=True)
+class VideoJob:
+    """A stored-video job (face detection or face search) and where it stands.
+
+    request: the job's parameters as the service wrote them (JSON text; no AWS names).
+    metadata: the video's metadata once known (JSON text), else None.
+    """
+
+    job_id: str
+    account: str
+    kind: str  # "face_detection" or "face_search"
+    status: str  # "IN_PROGRESS", "SUCCEEDED" or "FAILED"
+    status_message: str | None
+    request: str
+    client_token: str | None
+    fingerprint: str
+    metadata: str | None
+    attempts: int
+    created_at_ms: int
+    finished_at_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """One face at one moment of a job's video: its person (track) and its detail (JSON)."""
+
+    seq: int
+    timestamp_ms: int
+    person: int
+    detail: str

@@ -37,9 +37,11 @@ class SqliteDatabase:
         except sqlite3.DatabaseError as error:
             self.close()
             raise StoreError(f"{self.path} is not a facewise database: {error}") from None
-        if version is None:
-            with self.write() as db:
-                db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+        if version is None or int(version[0]) < SCHEMA_VERSION:
+            with self.write() as db:  # older schemas only lack tables SCHEMA just created
+                db.execute(
+                    "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
+                )
         elif int(version[0]) > SCHEMA_VERSION:
             self.close()
             raise StoreError(

@@ -7,7 +7,7 @@ an old one.
 
 import time
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: video jobs (tables added; a version 1 file gains them on open)
 BUSY_TIMEOUT_MS = 30_000
 DESCRIPTOR_BYTES = 128 * 4
 
@@ -60,6 +60,38 @@ CREATE TABLE IF NOT EXISTS changes (
     added INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS changes_by_collection ON changes (collection_row_id, seq);
+CREATE TABLE IF NOT EXISTS video_jobs (
+    job_id TEXT PRIMARY KEY,
+    account TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    request TEXT NOT NULL,
+    client_token TEXT,
+    fingerprint TEXT NOT NULL,
+    metadata TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at_ms INTEGER NOT NULL,
+    finished_at_ms INTEGER
+);
+CREATE UNIQUE INDEX IF NOT EXISTS video_jobs_by_token
+    ON video_jobs (account, kind, client_token) WHERE client_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS video_jobs_by_status ON video_jobs (status, created_at_ms);
+CREATE TABLE IF NOT EXISTS video_results (
+    job_id TEXT NOT NULL REFERENCES video_jobs(job_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    timestamp_ms INTEGER NOT NULL,
+    person INTEGER NOT NULL,
+    detail TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+);
+CREATE INDEX IF NOT EXISTS video_results_by_person ON video_results (job_id, person, seq);
+CREATE TABLE IF NOT EXISTS video_persons (
+    job_id TEXT NOT NULL REFERENCES video_jobs(job_id) ON DELETE CASCADE,
+    person INTEGER NOT NULL,
+    matches TEXT NOT NULL,
+    PRIMARY KEY (job_id, person)
+);
 CREATE TABLE IF NOT EXISTS access_keys (
     access_key_id TEXT PRIMARY KEY,
     secret TEXT NOT NULL,
