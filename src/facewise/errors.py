@@ -10,6 +10,9 @@
     ├── ResourceAlreadyExistsError  a collection of that name exists
     ├── ConflictError             the request clashes with the current state (e.g. a user's faces)
     ├── IdempotentParameterMismatchError  a ClientRequestToken reused with other parameters
+    ├── VideoError                the video cannot be decoded (not a video, corrupt, empty)
+    │   └── VideoTooLargeError    past the video limits (size, duration, resolution)
+    ├── LimitExceededError        too many jobs are waiting already
     ├── ModelError                a model file is missing or fails its checksum (our fault)
     └── StoreError                the store is damaged or unusable (our fault)
 
@@ -37,6 +40,18 @@ class ImageTooLargeError(FacewiseError, ValueError):
 
 class InvalidS3ObjectError(FacewiseError, ValueError):
     """An object by reference (S3Object) is badly named, missing or unreadable."""
+
+
+class VideoError(FacewiseError, ValueError):
+    """The video cannot be used: not a video, corrupt, truncated, empty or past a limit."""
+
+
+class VideoTooLargeError(VideoError):
+    """The video is larger, longer or of higher resolution than the limits allow."""
+
+
+class LimitExceededError(FacewiseError):
+    """Too many jobs are waiting already (Rekognition's LimitExceededException)."""
 
 
 class ModelError(FacewiseError, RuntimeError):

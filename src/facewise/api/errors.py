@@ -54,6 +54,8 @@ ResourceAlreadyExists = _error("ResourceAlreadyExistsException", 400)
 Conflict = _error("ConflictException", 400)
 IdempotentParameterMismatch = _error("IdempotentParameterMismatchException", 400)
 ServiceQuotaExceeded = _error("ServiceQuotaExceededException", 400)
+VideoTooLarge = _error("VideoTooLargeException", 400)
+LimitExceeded = _error("LimitExceededException", 400)
 # Ours: botocore retries both.
 Throttling = _error("ThrottlingException", 503)
 InternalServerError = _error("InternalServerError", 500)
@@ -68,6 +70,9 @@ CORE_ERRORS: dict[type[core.FacewiseError], type[AwsError]] = {
     core.ResourceAlreadyExistsError: ResourceAlreadyExists,
     core.ConflictError: Conflict,
     core.IdempotentParameterMismatchError: IdempotentParameterMismatch,
+    core.VideoTooLargeError: VideoTooLarge,
+    core.VideoError: InvalidParameter,
+    core.LimitExceededError: LimitExceeded,
     core.ModelError: InternalServerError,
     core.StoreError: InternalServerError,
 }

@@ -23,7 +23,9 @@ from facewise.api.model import service_model
 from facewise.errors import FacewiseError
 from facewise.service.context import ServiceContext
 from facewise.service.images import ObjectSource, S3Buckets
+from facewise.service.job_queue import EmbeddedQueue
 from facewise.service.keys import AccessKeys, NewKey
+from facewise.service.video_jobs import resume_jobs, run_job
 from facewise.settings import data_dir as resolve_data_dir
 
 GRACE_SECONDS = 30
@@ -34,6 +36,8 @@ class ServeOptions:
     """Where to listen, what to serve, and where S3Object references are read from.
 
     store_url: the store (else $FACEWISE_STORE_URL, else the SQLite file in the data dir).
+    video_workers: video jobs analysed at once. max_queued_jobs: jobs that may wait before
+        Start... answers LimitExceededException.
     s3_endpoint_url: read S3Object images from this S3-compatible endpoint instead of the
         folder of buckets ``<data dir>/buckets``.
     """
@@ -44,6 +48,8 @@ class ServeOptions:
     store_url: str | None = None
     s3_endpoint_url: str | None = None
     landmarks_68: bool = False
+    video_workers: int = 1
+    max_queued_jobs: int = 20
     config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
 
 
@@ -59,6 +65,12 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
     context = ServiceContext.open(
         folder, store_url=options.store_url, analyzer=analyzer, objects=objects
     )
+    context.queue = EmbeddedQueue(
+        lambda job_id: run_job(context, job_id), options.video_workers, options.max_queued_jobs
+    )
+    resumed = resume_jobs(context)
+    if resumed:
+        logging.getLogger("facewise.server").info("resumed %d unfinished video jobs", resumed)
     keys = AccessKeys(context.access_keys)
     first = keys.create_first()
     return RekognitionApp(context, keys, options.config), first

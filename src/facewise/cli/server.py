@@ -33,6 +33,8 @@ def _serve(args: argparse.Namespace) -> int:
             store_url=args.store_url,
             s3_endpoint_url=args.s3_endpoint_url,
             landmarks_68=args.landmarks_68,
+            video_workers=args.video_workers,
+            max_queued_jobs=args.max_queued_jobs,
             config=config,
         )
     )
@@ -115,6 +117,18 @@ def add_commands(
         "--s3-endpoint-url",
         help="read S3Object images from this S3-compatible endpoint (default: the folder "
         "<data dir>/buckets/<bucket>/<key>)",
+    )
+    serve.add_argument(
+        "--video-workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="video jobs analysed at once (default: one per core)",
+    )
+    serve.add_argument(
+        "--max-queued-jobs",
+        type=int,
+        default=20,
+        help="video jobs that may wait before Start... answers LimitExceededException (default 20)",
     )
     serve.add_argument(
         "--landmarks-68",

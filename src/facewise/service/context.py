@@ -17,12 +17,29 @@ from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
 from facewise.pipeline.analyzer import Analyzer, AnalyzerConfig, FaceAnalyzer
 from facewise.service.identify import NO_AUDIT, AuditSink
 from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
+from facewise.service.job_queue import JobQueue
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.store.backends import chosen_store_url, open_store
 from facewise.store.indexes import CollectionIndexes
 from facewise.store.protocols import FaceStore, JobStore, KeyStore
+from facewise.video.analysis import VideoAnalysisConfig
+from facewise.video.decode import DEFAULT_VIDEO_LIMITS, VideoLimits
 
 BUCKETS_FOLDER = "buckets"
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class VideoSettings:
+    """How stored videos are analysed and how long job results are kept.
+
+    retention_ms: a finished job and its results are deleted this long after it ended
+        (Rekognition keeps them 7 days). Longer costs store space.
+    """
+
+    analysis: VideoAnalysisConfig = field(default_factory=VideoAnalysisConfig)
+    limits: VideoLimits = DEFAULT_VIDEO_LIMITS
+    retention_ms: int = 7 * DAY_MS
 
 
 def _nothing() -> None:
@@ -40,6 +57,8 @@ class ServiceContext:
     images: ImageSource = field(default_factory=ImageSource)
     audit: AuditSink = NO_AUDIT
     jobs: JobStore | None = None  # stored-video jobs; None where no job runs
+    queue: JobQueue | None = None  # where video jobs are run (set by the server)
+    video: VideoSettings = field(default_factory=VideoSettings)
     closer: Callable[[], None] = _nothing
 
     @classmethod
@@ -73,7 +92,9 @@ class ServiceContext:
         )
 
     def close(self) -> None:
-        """Snapshot open indexes and close the store."""
+        """Stop the job queue, snapshot open indexes and close the store."""
+        if self.queue is not None:
+            self.queue.close()
         self.indexes.save_all()
         self.closer()
 

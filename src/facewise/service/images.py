@@ -8,7 +8,10 @@ bucket: by default a folder of buckets inside the data directory
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -47,6 +50,15 @@ class ObjectSource(Protocol):
         ImageTooLargeError if over max_bytes."""
         ...
 
+    def size(self, ref: ObjectRef) -> int:
+        """The object's size in bytes; InvalidS3ObjectError if absent."""
+        ...
+
+    def local_file(self, ref: ObjectRef) -> contextlib.AbstractContextManager[Path]:
+        """A local file with the object's bytes while the context lasts (a video is read
+        from a file, not memory): the file itself, or a temporary download."""
+        ...
+
 
 def _utf8_size(text: str) -> int | None:
     """Bytes of the text in UTF-8, or None if it cannot be encoded (a lone surrogate, which
@@ -80,7 +92,7 @@ class FolderBuckets:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def read(self, ref: ObjectRef, max_bytes: int) -> bytes:
+    def _path(self, ref: ObjectRef) -> Path:
         check_ref(ref)
         bucket, name = ref.bucket, ref.name
         if bucket in (".", "..") or "/" in bucket or "\\" in bucket:
@@ -93,15 +105,32 @@ class FolderBuckets:
         if not path.is_relative_to(folder) or path == folder:
             raise InvalidS3ObjectError(f"object name {name[:200]!r} leaves its bucket")
         try:
-            size = path.stat().st_size
             if not path.is_file():
                 raise InvalidS3ObjectError(_MISSING)
+        except OSError:
+            raise InvalidS3ObjectError(_MISSING) from None
+        return path
+
+    def size(self, ref: ObjectRef) -> int:
+        try:
+            return self._path(ref).stat().st_size
+        except OSError:
+            raise InvalidS3ObjectError(_MISSING) from None
+
+    def read(self, ref: ObjectRef, max_bytes: int) -> bytes:
+        path = self._path(ref)
+        try:
+            size = path.stat().st_size
             if size > max_bytes:
                 raise _too_large(size, max_bytes)
             with path.open("rb") as file:
                 return file.read(max_bytes + 1)
         except OSError:
             raise InvalidS3ObjectError(_MISSING) from None
+
+    @contextlib.contextmanager
+    def local_file(self, ref: ObjectRef) -> Iterator[Path]:
+        yield self._path(ref)
 
 
 class S3Buckets:
@@ -130,11 +159,44 @@ class S3Buckets:
         except (ClientError, BotoCoreError, ValueError):
             raise InvalidS3ObjectError(_MISSING) from None
 
+    def size(self, ref: ObjectRef) -> int:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        check_ref(ref)
+        version = {"VersionId": ref.version} if ref.version else {}
+        try:
+            head = self.client.head_object(Bucket=ref.bucket, Key=ref.name, **version)
+            return int(head["ContentLength"])
+        except (ClientError, BotoCoreError, ValueError):
+            raise InvalidS3ObjectError(_MISSING) from None
+
+    @contextlib.contextmanager
+    def local_file(self, ref: ObjectRef) -> Iterator[Path]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        check_ref(ref)
+        extra = {"VersionId": ref.version} if ref.version else {}
+        with tempfile.TemporaryDirectory(prefix="facewise-object-") as folder:
+            path = Path(folder) / "object"
+            try:
+                self.client.download_file(ref.bucket, ref.name, str(path), ExtraArgs=extra)
+            except (ClientError, BotoCoreError, ValueError, OSError):
+                raise InvalidS3ObjectError(_MISSING) from None
+            yield path
+
 
 class NoObjects:
     """An ObjectSource with no buckets (the library without a data directory)."""
 
     def read(self, ref: ObjectRef, max_bytes: int) -> bytes:
+        check_ref(ref)
+        raise InvalidS3ObjectError(_MISSING)
+
+    def size(self, ref: ObjectRef) -> int:
+        check_ref(ref)
+        raise InvalidS3ObjectError(_MISSING)
+
+    def local_file(self, ref: ObjectRef) -> contextlib.AbstractContextManager[Path]:
         check_ref(ref)
         raise InvalidS3ObjectError(_MISSING)
 

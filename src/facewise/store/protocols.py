@@ -189,6 +189,10 @@ class JobStore(Protocol):
         """ResourceNotFoundError unless the account has this job."""
         ...
 
+    def find_job(self, job_id: str) -> VideoJob | None:
+        """The job of any account (for the worker that runs it)."""
+        ...
+
     def unfinished_jobs(self) -> list[VideoJob]:
         """Jobs IN_PROGRESS, oldest first (to run again after a restart)."""
         ...

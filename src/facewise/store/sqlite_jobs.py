@@ -68,6 +68,14 @@ class SqliteJobStore:
             raise ResourceNotFoundError(f"no job {job_id!r}")
         return _job(row)
 
+    def find_job(self, job_id: str) -> VideoJob | None:
+        row = (
+            self.database.connection()
+            .execute(f"SELECT {_COLUMNS} FROM video_jobs WHERE job_id = ?", (job_id,))
+            .fetchone()
+        )
+        return None if row is None else _job(row)
+
     def unfinished_jobs(self) -> list[VideoJob]:
         rows = self.database.connection().execute(
             f"SELECT {_COLUMNS} FROM video_jobs WHERE status = 'IN_PROGRESS' "

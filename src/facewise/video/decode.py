@@ -15,17 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facewise.errors import FacewiseError, InvalidParameterError
+from facewise.errors import InvalidParameterError, VideoError, VideoTooLargeError
 
 GIB = 1024**3
-
-
-class VideoError(FacewiseError, ValueError):
-    """The video cannot be used: not a video, corrupt, truncated, empty or past a limit."""
-
-
-class VideoTooLargeError(VideoError):
-    """The video is larger, longer or of higher resolution than the limits allow."""
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,16 @@ class TrackerConfig:
     min_iou: least box overlap, between a predicted track box and a detection, to match.
         Lower follows faster movement between sampled frames, at the risk of swapping
         people who cross.
+    box_buffer: boxes are matched grown by this factor around their centre (buffered IoU),
+        so a face that moved more than its own width between sampled frames is still
+        followed. Larger follows faster movement; too large joins people who stand close.
     scene_cut: mean absolute difference (0-255) of two consecutive sampled frames, at
         32x18 grey, above which the scene is taken to have changed and every track ends.
     """
 
     lost_after_s: float = 1.5
     min_iou: float = 0.1
+    box_buffer: float = 2.5
     scene_cut: float = 40.0
 
 
@@ -91,7 +95,7 @@ class FaceTracker:
             self._tracker.update(sv.Detections.empty())
             self._unconfirmed.clear()
             return []
-        boxes = np.array([d.box_xyxy for d in detections], dtype=np.float32)
+        boxes = np.array([self._grown(d.box_xyxy) for d in detections], dtype=np.float32)
         found = sv.Detections(
             xyxy=boxes,
             confidence=np.array([d.score for d in detections], dtype=np.float32),
@@ -104,18 +108,28 @@ class FaceTracker:
             ids[int(order)] = int(theirs)
         ours: list[int] = []
         unconfirmed = []
-        for detection, theirs in zip(detections, ids, strict=True):
+        for box, theirs in zip(boxes, ids, strict=True):
+            grown = (float(box[0]), float(box[1]), float(box[2]), float(box[3]))
             if theirs >= 0 and theirs in self._ours:
                 ours.append(self._ours[theirs])
                 continue
-            mine = self._claim(detection.box_xyxy)
+            mine = self._claim(grown)
             if theirs >= 0:
                 self._ours[theirs] = mine
             else:
-                unconfirmed.append((detection.box_xyxy, mine))
+                unconfirmed.append((grown, mine))
             ours.append(mine)
         self._unconfirmed = unconfirmed
         return ours
+
+    def _grown(self, box: tuple[float, float, float, float]) -> tuple[float, ...]:
+        x1, y1, x2, y2 = box
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        half_w, half_h = (
+            (x2 - x1) * self.config.box_buffer / 2,
+            (y2 - y1) * self.config.box_buffer / 2,
+        )
+        return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
     def _claim(self, box: tuple[float, float, float, float]) -> int:
         """The id of last frame's unconfirmed face this box continues, else a new id."""

@@ -16,8 +16,15 @@ from facewise.api.handlers.call import Call, Json
 from facewise.api.handlers.collections import CollectionHandlers
 from facewise.api.handlers.faces import FaceHandlers
 from facewise.api.handlers.users import UserHandlers
+from facewise.api.handlers.video import VideoHandlers
 
-FAMILIES: tuple[type[Any], ...] = (AnalysisHandlers, CollectionHandlers, FaceHandlers, UserHandlers)
+FAMILIES: tuple[type[Any], ...] = (
+    AnalysisHandlers,
+    CollectionHandlers,
+    FaceHandlers,
+    UserHandlers,
+    VideoHandlers,
+)
 
 # Operations that analyse images: they run on the bounded inference pool.
 IMAGE_OPERATIONS = frozenset(

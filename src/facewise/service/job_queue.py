@@ -1,0 +1,77 @@
+"""The small queue interface video jobs run behind, and its embedded implementation.
+
+A queue takes job ids and runs each once, later, on one of a bounded number of workers.
+The embedded queue is threads inside the server process; the scale-out issue puts Celery on
+Redis behind the same interface.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Protocol
+
+from facewise.errors import LimitExceededError
+
+log = logging.getLogger(__name__)
+
+
+class JobQueue(Protocol):
+    def submit(self, job_id: str) -> None:
+        """Run the job later; LimitExceededError when the queue is full."""
+        ...
+
+    def close(self) -> None:
+        """Stop taking jobs; let running ones finish."""
+        ...
+
+
+class EmbeddedQueue:
+    """Worker threads in this process.
+
+    workers: jobs analysed at once (default in the server: one per core); each already
+        uses the models' threads, so more than the cores slows every job down.
+    max_queued: jobs that may wait; past it submit raises LimitExceededError, as
+        Rekognition does, rather than queueing without bound.
+    """
+
+    def __init__(self, run: Callable[[str], None], workers: int = 1, max_queued: int = 20) -> None:
+        self._run = run
+        self._stopping = threading.Event()
+        self._jobs: queue.Queue[str] = queue.Queue(maxsize=max_queued)
+        self._threads = [
+            threading.Thread(target=self._work, name=f"video-job-{i}", daemon=True)
+            for i in range(max(1, workers))
+        ]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, job_id: str) -> None:
+        try:
+            self._jobs.put_nowait(job_id)
+        except queue.Full:
+            raise LimitExceededError(
+                "too many video jobs are waiting; try again when some have finished"
+            ) from None
+
+    def _work(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                job_id = self._jobs.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            if self._stopping.is_set():
+                return  # still IN_PROGRESS in the store: it runs after the next start
+            try:
+                self._run(job_id)
+            except Exception:  # a job's failure is recorded by run; never kill the worker
+                log.exception("video job %s failed unexpectedly", job_id)
+
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Take no more jobs and wait up to timeout_s for the running ones; jobs still
+        waiting stay IN_PROGRESS in the store and run after the next start."""
+        self._stopping.set()
+        for thread in self._threads:
+            thread.join(timeout=timeout_s)
