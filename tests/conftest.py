@@ -71,3 +71,21 @@ def encode(image: np.ndarray | Image.Image, fmt: str = "JPEG", **options: object
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **options)
     return buffer.getvalue()
+
+
+@pytest.fixture(scope="session")
+def cast(analyzer: FaceAnalyzer, astronaut: np.ndarray, hopper: np.ndarray):  # type: ignore[no-untyped-def]
+    """Eileen and Grace as face sprites for the test videos."""
+    from tests.video.scenes import make_cast
+
+    return make_cast(analyzer, astronaut, hopper)
+
+
+@pytest.fixture(scope="session")
+def crossing_video(tmp_path_factory: pytest.TempPathFactory, cast) -> Path:  # type: ignore[no-untyped-def]
+    """Eileen crosses, Grace crosses the other way, Eileen comes back (H.264, 640x360)."""
+    from tests.video.scenes import CROSSING_MS, crossing_walks
+    from tests.video.synth import encode, scene
+
+    frames = scene(crossing_walks(cast), CROSSING_MS)
+    return encode(frames, tmp_path_factory.mktemp("videos") / "crossing.mp4")

@@ -1,15 +1,13 @@
-"""Videos made from the real photos installed packages ship, once per session."""
+"""The test videos' cast and scenes (the fixtures that build them are in tests/conftest.py)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-import pytest
 
 from facewise.pipeline.analyzer import FaceAnalyzer
-from tests.video.synth import Walk, encode, face_crop, scene
+from tests.video.synth import Walk, face_crop
 
 
 @dataclass(frozen=True)
@@ -20,8 +18,7 @@ class Cast:
     grace: np.ndarray
 
 
-@pytest.fixture(scope="session")
-def cast(analyzer: FaceAnalyzer, astronaut: np.ndarray, hopper: np.ndarray) -> Cast:
+def make_cast(analyzer: FaceAnalyzer, astronaut: np.ndarray, hopper: np.ndarray) -> Cast:
     def sprite(rgb: np.ndarray) -> np.ndarray:
         box = analyzer.detect(rgb)[0].box_xyxy
         return face_crop(rgb, (int(box[0]), int(box[1]), int(box[2]), int(box[3])), 150)
@@ -44,9 +41,3 @@ def crossing_walks(cast: Cast) -> list[Walk]:
         Walk(getattr(cast, who), start, end, top, rightwards)
         for who, start, end, top, rightwards in CROSSING
     ]
-
-
-@pytest.fixture(scope="session")
-def crossing_video(tmp_path_factory: pytest.TempPathFactory, cast: Cast) -> Path:
-    frames = scene(crossing_walks(cast), CROSSING_MS)
-    return encode(frames, tmp_path_factory.mktemp("videos") / "crossing.mp4")
