@@ -1,0 +1,79 @@
+"""Video jobs survive the server: SIGKILL in the middle of one job (with another waiting),
+and after a restart both finish, with the same results as an uninterrupted job."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from facewise.pipeline.analyzer import FaceAnalyzer
+from tests.api.server import ServerProcess
+from tests.video.scenes import Cast, crossing_walks
+from tests.video.synth import encode, scene
+
+
+def _faces(client: Any, job_id: str) -> list[tuple[int, float]]:
+    items, token = [], None
+    while True:
+        page = client.get_face_detection(JobId=job_id, **({"NextToken": token} if token else {}))
+        items += [
+            (f["Timestamp"], round(f["Face"]["BoundingBox"]["Left"], 3)) for f in page["Faces"]
+        ]
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def _status(client: Any, job_id: str) -> str:
+    return str(client.get_face_detection(JobId=job_id, MaxResults=1)["JobStatus"])
+
+
+def test_jobs_killed_mid_run_finish_after_a_restart(
+    tmp_path: Path, data_dir: Path, analyzer: FaceAnalyzer, cast: Cast
+) -> None:
+    # 24 s of people walking: long enough to be killed in the middle.
+    walks = []
+    for offset in range(0, 24000, 8000):
+        for walk in crossing_walks(cast):
+            walks.append(
+                type(walk)(
+                    walk.face,
+                    walk.start_ms + offset,
+                    walk.end_ms + offset,
+                    walk.top,
+                    walk.rightwards,
+                )
+            )
+    video = encode(scene(walks, 24000), tmp_path / "long.mp4")
+    server = ServerProcess(tmp_path / "data", ["--video-workers", "1"]).start(models_from=data_dir)
+    bucket = server.data_dir / "buckets" / "videos"
+    bucket.mkdir(parents=True)
+    (bucket / "long.mp4").write_bytes(video.read_bytes())
+    client = server.client()
+    ref = {"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
+    running = client.start_face_detection(Video=ref)["JobId"]
+    waiting = client.start_face_detection(Video=ref, JobTag="second")["JobId"]
+    time.sleep(1.5)
+    assert _status(client, running) == "IN_PROGRESS"
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+
+    again = ServerProcess(server.data_dir).start()
+    try:
+        restarted = again.client(server.access_key_id, server.secret)
+        deadline = time.monotonic() + 300
+        while {_status(restarted, j) for j in (running, waiting)} != {"SUCCEEDED"}:
+            assert time.monotonic() < deadline, "the resumed jobs did not finish"
+            time.sleep(0.5)
+        assert "resumed 2 unfinished video jobs" in again.output()
+        reference = restarted.start_face_detection(Video=ref, JobTag="reference")["JobId"]
+        while _status(restarted, reference) == "IN_PROGRESS":
+            assert time.monotonic() < deadline, "the reference job did not finish"
+            time.sleep(0.5)
+        expected = _faces(restarted, reference)
+        assert len(expected) > 100
+        assert _faces(restarted, running) == expected  # nothing duplicated, nothing lost
+        assert _faces(restarted, waiting) == expected
+    finally:
+        again.stop()
