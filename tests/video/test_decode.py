@@ -52,6 +52,12 @@ def _truncated(folder: Path) -> Path:
     return _file(folder, "truncated.mp4", whole[: len(whole) // 2])
 
 
+def _jpeg() -> bytes:
+    from tests.conftest import encode as encode_image
+
+    return encode_image(_marked())
+
+
 def _file(folder: Path, name: str, data: bytes) -> Path:
     (folder / name).write_bytes(data)
     return folder / name
@@ -64,6 +70,7 @@ def _file(folder: Path, name: str, data: bytes) -> Path:
         (lambda d: _file(d, "text.mp4", b"not a video\n" * 50), "not a video"),
         (lambda d: _file(d, "noise.mp4", bytes(range(256)) * 400), None),
         (lambda d: d / "missing.mp4", "cannot read"),
+        (lambda d: _file(d, "photo.mp4", _jpeg()), "still image"),
         (_truncated, None),
     ],
 )

@@ -8,6 +8,7 @@ restarts, and a job that stopped the server twice fails instead of looping.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -339,8 +340,14 @@ class _Results:
             self.batch = []
 
 
-def run_job(context: ServiceContext, job_id: str) -> None:
-    """Analyse one job's video and record the outcome; never raises for a bad video."""
+def run_job(
+    context: ServiceContext,
+    job_id: str,
+    on_progress: Callable[[int, int], None] = lambda done_ms, total_ms: None,
+) -> None:
+    """Analyse one job's video and record the outcome; never raises for a bad video.
+
+    on_progress(done_ms, total_ms) is called after each analysed frame."""
     jobs = context.jobs
     if jobs is None:
         return
@@ -360,11 +367,11 @@ def run_job(context: ServiceContext, job_id: str) -> None:
     where = request["video"]
     try:
         if "path" in where:
-            metadata = _analyse(context, jobs, job, request, Path(where["path"]))
+            metadata = _analyse(context, jobs, job, request, Path(where["path"]), on_progress)
         else:
             ref = ObjectRef(where["bucket"], where["name"], where.get("version"))
             with context.images.objects.local_file(ref) as path:
-                metadata = _analyse(context, jobs, job, request, path)
+                metadata = _analyse(context, jobs, job, request, path, on_progress)
     except FacewiseError as error:
         jobs.finish_job(job_id, "FAILED", str(error)[:1000], None)
         return
@@ -376,7 +383,12 @@ def run_job(context: ServiceContext, job_id: str) -> None:
 
 
 def _analyse(
-    context: ServiceContext, jobs: JobStore, job: VideoJob, request: dict[str, Any], path: Path
+    context: ServiceContext,
+    jobs: JobStore,
+    job: VideoJob,
+    request: dict[str, Any],
+    path: Path,
+    on_progress: Callable[[int, int], None],
 ) -> VideoMetadata:
     settings = context.video
     if job.kind == FACE_DETECTION:
@@ -391,6 +403,7 @@ def _analyse(
             settings.limits,
             estimates(wanted),
             on_face=results.add,
+            on_progress=on_progress,
         )
         results.flush()
         return metadata
@@ -404,6 +417,7 @@ def _analyse(
         settings.limits,
         embed=True,
         on_face=results.add,
+        on_progress=on_progress,
     )
     results.flush()
     persons = identify(
@@ -469,3 +483,28 @@ def resume_jobs(context: ServiceContext) -> int:
                 job.job_id, "FAILED", "facewise restarted with too many jobs waiting", None
             )
     return resumed
+
+
+class InlineQueue:
+    """Runs each job at once, in the caller's thread (the library and the CLI)."""
+
+    def __init__(self, run: Callable[[str], None]) -> None:
+        self._run = run
+
+    def submit(self, job_id: str) -> None:
+        self._run(job_id)
+
+    def close(self) -> None:
+        return None
+
+
+def analysed_now(
+    context: ServiceContext,
+    caller: Caller,
+    on_progress: Callable[[int, int], None] = lambda done_ms, total_ms: None,
+) -> VideoJobs:
+    """Video jobs over the same store that run as they are started (start returns when the
+    job has finished); the jobs are kept in the store like any other."""
+    inline = dataclasses.replace(context)
+    inline.queue = InlineQueue(lambda job_id: run_job(inline, job_id, on_progress))
+    return VideoJobs(inline, caller)

@@ -127,6 +127,9 @@ def _first_rotation(container) -> int:  # type: ignore[no-untyped-def]
 def _metadata(container, limits: VideoLimits, rotation: int) -> VideoMetadata:  # type: ignore[no-untyped-def]
     if not container.streams.video:
         raise VideoError("the file holds no video stream")
+    format_name = str(container.format.name)
+    if format_name == "image2" or format_name.endswith("_pipe"):
+        raise VideoError(f"the file is a still image ({format_name}), not a video")
     stream = container.streams.video[0]
     width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
     if width < 1 or height < 1:

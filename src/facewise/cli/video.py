@@ -1,0 +1,156 @@
+"""`facewise video faces|search VIDEO`: Rekognition Video's face jobs on a local file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from facewise.service.video_results import FaceDetectionPage, FaceSearchPage
+
+
+def _bar(quiet: bool) -> Callable[[int, int], None]:
+    def show(done_ms: int, total_ms: int) -> None:
+        if quiet:
+            return
+        width = 30
+        filled = int(width * min(done_ms, total_ms) / max(total_ms, 1))
+        print(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done_ms / 1000:7.1f} / "
+            f"{total_ms / 1000:.1f} s",
+            end="",
+            file=sys.stderr,
+        )
+
+    return show
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:.1f}"
+
+
+def spans(times: list[int], gap_ms: int) -> list[tuple[int, int]]:
+    """Consecutive times (no more than gap_ms apart) as (first, last) ranges."""
+    ranges: list[tuple[int, int]] = []
+    for t in sorted(times):
+        if ranges and t - ranges[-1][1] <= gap_ms:
+            ranges[-1] = (ranges[-1][0], t)
+        else:
+            ranges.append((t, t))
+    return ranges
+
+
+def search_table(page: FaceSearchPage, gap_ms: int) -> str:
+    """Who appeared when: one line per person (track), with what they matched."""
+    by_person: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for person in page.persons:
+        by_person.setdefault(person.index, []).append(person.timestamp_ms)
+        if person.matches and person.index not in names:
+            best = person.matches[0]
+            who = best.face.external_image_id or best.face.user_id or best.face.face_id
+            names[person.index] = f"{who} ({best.similarity_pct:.1f}, {best.face.face_id})"
+    lines = [f"{'person':>6}  {'seen (s)':<24} matched"]
+    for index in sorted(by_person):
+        seen = ", ".join(f"{_seconds(a)}-{_seconds(b)}" for a, b in spans(by_person[index], gap_ms))
+        lines.append(f"{index:>6}  {seen:<24} {names.get(index, 'nobody in the collection')}")
+    return "\n".join(lines)
+
+
+def faces_table(page: FaceDetectionPage, gap_ms: int) -> str:
+    """How many faces were in view, over time."""
+    counts: dict[int, int] = {}
+    for face in page.faces:
+        counts[face.timestamp_ms] = counts.get(face.timestamp_ms, 0) + 1
+    ranges = [
+        (a, b, number)
+        for number in sorted(set(counts.values()))
+        for a, b in spans([t for t, n in counts.items() if n == number], gap_ms)
+    ]
+    lines = [f"{'seen (s)':<16} faces"]
+    lines += [f"{_seconds(a) + '-' + _seconds(b):<16} {n}" for a, b, n in sorted(ranges)]
+    return "\n".join(lines)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from facewise.api.shapes_video import get_face_detection_response, get_face_search_response
+    from facewise.service.collections import FaceCollections
+    from facewise.service.video_jobs import analysed_now
+
+    if not args.video.is_file():
+        print(f"facewise video: no such file {args.video}", file=sys.stderr)
+        return 2
+    with FaceCollections.open(args.data_dir, store_url=args.store_url) as faces:
+        jobs = analysed_now(faces.context, faces.caller, _bar(args.quiet or args.json))
+        gap_ms = int(1000 / faces.context.video.analysis.rate_fps * 1.5)
+        if args.action == "search":
+            if not args.collection:
+                print("facewise video search: --collection is required", file=sys.stderr)
+                return 2
+            job_id = jobs.start_face_search(args.video, args.collection, args.threshold)
+            search = jobs.get_face_search(job_id, next_token=None)
+            persons = list(search.persons)
+            while search.next_token:
+                search = jobs.get_face_search(job_id, next_token=search.next_token)
+                persons += search.persons
+            search = type(search)(search.job, persons, None)
+            if not (args.quiet or args.json):
+                print(file=sys.stderr)
+            if search.job.status != "SUCCEEDED":
+                print(f"facewise video: {search.job.status_message}", file=sys.stderr)
+                return 1
+            shown = (
+                json.dumps(get_face_search_response(search), indent=2)
+                if args.json
+                else search_table(search, gap_ms)
+            )
+        else:
+            job_id = jobs.start_face_detection(args.video, args.attributes)
+            found = jobs.get_face_detection(job_id)
+            all_faces = list(found.faces)
+            while found.next_token:
+                found = jobs.get_face_detection(job_id, next_token=found.next_token)
+                all_faces += found.faces
+            found = type(found)(found.job, all_faces, None)
+            if not (args.quiet or args.json):
+                print(file=sys.stderr)
+            if found.job.status != "SUCCEEDED":
+                print(f"facewise video: {found.job.status_message}", file=sys.stderr)
+                return 1
+            shown = (
+                json.dumps(get_face_detection_response(found), indent=2)
+                if args.json
+                else faces_table(found, gap_ms)
+            )
+    print(shown)
+    return 0
+
+
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    store_options: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    video = commands.add_parser(
+        "video", help="faces in a video file: who appears when (Rekognition Video's face jobs)"
+    )
+    video.add_argument("action", choices=["faces", "search"])
+    video.add_argument("video", type=Path, help="a video file FFmpeg reads (MP4, MOV, MKV...)")
+    video.add_argument("--collection", help="collection to search (search)")
+    video.add_argument(
+        "--threshold", type=float, default=None, help="similarity 0-100 (search; default 80)"
+    )
+    video.add_argument(
+        "--attributes",
+        default="DEFAULT",
+        type=str.upper,
+        choices=["DEFAULT", "ALL"],
+        help="face attributes to report (faces; default DEFAULT)",
+    )
+    video.add_argument("--json", action="store_true", help="print the Get... response as JSON")
+    video.add_argument("--quiet", action="store_true", help="no progress bar")
+    store_options(video)
+    video.set_defaults(run=_run)
