@@ -7,6 +7,7 @@ is on screen (within one sampled frame, 200 ms), and Grace must match nobody.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -186,3 +187,69 @@ def test_bad_videos_fail_cleanly_and_the_server_keeps_serving(
         assert done["Faces"] == []
     assert rekognition.list_collections()["ResponseMetadata"]["HTTPStatusCode"] == 200
     assert "Traceback" not in server.output()
+
+
+def test_a_finished_job_posts_rekognitions_message_to_its_topic(
+    server: ServerProcess, rekognition, crossing
+) -> None:  # type: ignore[no-untyped-def]
+    """A receiver on loopback gets the signed completion message; a bad ARN is refused."""
+    import http.server
+    import threading
+
+    from facewise.service.notifications import SIGNATURE_HEADER, verify
+    from tests.cli.runner import run
+
+    received: list[tuple[str, bytes]] = []
+
+    class Receiver(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers[SIGNATURE_HEADER], body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/done"
+        created = run(
+            "topics",
+            "create",
+            "video-done",
+            "--url",
+            url,
+            "--data-dir",
+            server.data_dir,
+            cwd=server.data_dir,
+        )
+        assert created.returncode == 0, created.stderr
+        secret = created.stdout.splitlines()[1]
+        channel = {
+            "SNSTopicArn": "arn:aws:sns:us-east-1:000000000000:video-done",
+            "RoleArn": "arn:aws:iam::000000000000:role/unused",
+        }
+        job_id = rekognition.start_face_detection(
+            Video={"S3Object": crossing}, NotificationChannel=channel, JobTag="notify-me"
+        )["JobId"]
+        _wait(rekognition.get_face_detection, job_id)
+        deadline = time.monotonic() + 30
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        ((signature, body),) = received
+        assert verify(secret, signature, body)
+        assert not verify(secret, signature, body + b" ")
+        message = json.loads(body)
+        assert message["JobId"] == job_id and message["Status"] == "SUCCEEDED"
+        assert message["API"] == "FACE_DETECTION" and message["JobTag"] == "notify-me"
+        assert message["Video"] == {"S3ObjectName": crossing["Name"], "S3Bucket": "videos"}
+        with pytest.raises(ClientError) as caught:
+            rekognition.start_face_detection(
+                Video={"S3Object": crossing},
+                NotificationChannel={**channel, "SNSTopicArn": channel["SNSTopicArn"] + "x"},
+            )
+        assert code_of(caught) == ("InvalidParameterException", 400)
+    finally:
+        receiver.shutdown()

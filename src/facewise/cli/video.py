@@ -130,6 +130,34 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _topics(args: argparse.Namespace) -> int:
+    from facewise.service.caller import Caller
+    from facewise.service.context import ServiceContext
+    from facewise.service.notifications import Topics
+
+    if args.action in ("create", "delete") and not args.name:
+        print(f"facewise topics {args.action}: name the topic", file=sys.stderr)
+        return 2
+    if args.action == "create" and not args.url:
+        print("facewise topics create: --url is required", file=sys.stderr)
+        return 2
+    with ServiceContext.open(args.data_dir, store_url=args.store_url) as context:
+        topics = Topics(context, Caller(args.account))
+        if args.action == "create":
+            topic = topics.create(args.name, args.url)
+            print(f"# topic {topic.name!r} posts to {topic.url}; its signing secret (shown once):")
+            print(topic.secret)
+            arn = f"arn:aws:sns:us-east-1:000000000000:{topic.name}"
+            print(f"# NotificationChannel SNSTopicArn: {arn}")
+        elif args.action == "delete":
+            topics.delete(args.name)
+            print(f"deleted {args.name}")
+        else:
+            for topic in topics.list():
+                print(f"{topic.name:<30} {topic.url}")
+    return 0
+
+
 def add_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     store_options: Callable[[argparse.ArgumentParser], None],
@@ -154,3 +182,13 @@ def add_commands(
     video.add_argument("--quiet", action="store_true", help="no progress bar")
     store_options(video)
     video.set_defaults(run=_run)
+
+    topics = commands.add_parser(
+        "topics", help="webhooks that SNS topic ARNs name, called when a video job ends"
+    )
+    topics.add_argument("action", choices=["create", "list", "delete"])
+    topics.add_argument("name", nargs="?", help="topic name (the last part of its ARN)")
+    topics.add_argument("--url", help="webhook receiving the completion message (create)")
+    topics.add_argument("--account", default="default", help="the account (default 'default')")
+    store_options(topics)
+    topics.set_defaults(run=_topics)

@@ -31,6 +31,7 @@ from facewise.service.context import ServiceContext
 from facewise.service.face_json import face_from_json, face_to_json
 from facewise.service.identify import Identification, Outcome, applied_threshold, identify
 from facewise.service.images import ObjectRef
+from facewise.service.notifications import Topics, notify
 from facewise.service.options import REQUEST_TOKEN, parse_attributes, parse_limit, parse_name
 from facewise.service.pagination import decode_token, encode_token
 from facewise.service.results import FaceSearchMatch
@@ -142,12 +143,18 @@ class VideoJobs(AccountService):
         face_attributes: str = "DEFAULT",
         client_request_token: str | None = None,
         job_tag: str | None = None,
+        notification_topic_arn: str | None = None,
     ) -> str:
-        """A job finding every face at 5 analysed frames a second; returns its JobId."""
+        """A job finding every face at 5 analysed frames a second; returns its JobId.
+
+        notification_topic_arn: an SNS topic ARN naming a facewise topic (its webhook is
+        called when the job ends; service/notifications.py)."""
         attributes = sorted(a.value for a in parse_attributes(face_attributes))
-        return self._start(
-            FACE_DETECTION, video, {"attributes": attributes}, client_request_token, job_tag
-        )
+        params = {"attributes": attributes, "topic": self._topic(notification_topic_arn)}
+        return self._start(FACE_DETECTION, video, params, client_request_token, job_tag)
+
+    def _topic(self, arn: str | None) -> str | None:
+        return None if arn is None else Topics(self.context, self.caller).by_arn(arn)
 
     def start_face_search(
         self,
@@ -156,6 +163,7 @@ class VideoJobs(AccountService):
         face_match_threshold: float | None = None,
         client_request_token: str | None = None,
         job_tag: str | None = None,
+        notification_topic_arn: str | None = None,
     ) -> str:
         """A job naming, for each person in the video, the collection faces they match.
 
@@ -165,7 +173,11 @@ class VideoJobs(AccountService):
             applied_threshold(
                 Identification.VIDEO_FACE_SEARCH, face_match_threshold, "face_match_threshold"
             )
-        params = {"collection": record.name, "threshold": face_match_threshold}
+        params = {
+            "collection": record.name,
+            "threshold": face_match_threshold,
+            "topic": self._topic(notification_topic_arn),
+        }
         return self._start(FACE_SEARCH, video, params, client_request_token, job_tag)
 
     def _start(
@@ -373,13 +385,20 @@ def run_job(
             with context.images.objects.local_file(ref) as path:
                 metadata = _analyse(context, jobs, job, request, path, on_progress)
     except FacewiseError as error:
-        jobs.finish_job(job_id, "FAILED", str(error)[:1000], None)
+        _finish(jobs, job, "FAILED", str(error)[:1000], None)
         return
     except Exception:  # our bug: the job fails, the worker lives
         log.exception("video job %s failed", job_id)
-        jobs.finish_job(job_id, "FAILED", "facewise failed on this video; see its log", None)
+        _finish(jobs, job, "FAILED", "facewise failed on this video; see its log", None)
         return
-    jobs.finish_job(job_id, "SUCCEEDED", None, _metadata_json(metadata))
+    _finish(jobs, job, "SUCCEEDED", None, _metadata_json(metadata))
+
+
+def _finish(
+    jobs: JobStore, job: VideoJob, status: str, message: str | None, metadata: str | None
+) -> None:
+    jobs.finish_job(job.job_id, status, message, metadata)
+    notify(jobs, job, status)
 
 
 def _analyse(

@@ -22,6 +22,7 @@ from facewise.store.records import (
     CollectionRecord,
     NewFace,
     StoredFace,
+    Topic,
     UserRecord,
     VideoJob,
     VideoResult,
@@ -225,3 +226,13 @@ class JobStore(Protocol):
     def delete_finished_before(self, time_ms: int) -> int:
         """Delete jobs that finished before this time, with their results; how many."""
         ...
+
+    def add_topic(self, topic: Topic) -> Topic:
+        """Create or replace the account's topic of that name."""
+        ...
+
+    def topic(self, account: str, name: str) -> Topic | None: ...
+
+    def topics(self, account: str | None = None) -> list[Topic]: ...
+
+    def delete_topic(self, account: str, name: str) -> bool: ...

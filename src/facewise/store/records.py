@@ -107,3 +107,14 @@ class VideoResult:
     timestamp_ms: int
     person: int
     detail: str
+
+
+@dataclass(frozen=True)
+class Topic:
+    """Where a job's completion is announced: an SNS topic name mapped to a webhook."""
+
+    account: str
+    name: str
+    url: str
+    secret: str = field(repr=False)
+    created_at_ms: int = 0

@@ -6,7 +6,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from facewise.errors import ResourceNotFoundError
-from facewise.store.records import VideoJob, VideoResult
+from facewise.store.records import Topic, VideoJob, VideoResult
 from facewise.store.sqlite_db import SqliteDatabase
 from facewise.store.sqlite_schema import now_ms
 
@@ -150,3 +150,35 @@ class SqliteJobStore:
                 (time_ms,),
             )
             return cursor.rowcount
+
+    # -- topics (completion webhooks) ---------------------------------------------------------
+
+    def add_topic(self, topic: Topic) -> Topic:
+        with self.database.write() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO topics VALUES (?, ?, ?, ?, ?)",
+                (topic.account, topic.name, topic.url, topic.secret, topic.created_at_ms),
+            )
+        return topic
+
+    def topic(self, account: str, name: str) -> Topic | None:
+        row = (
+            self.database.connection()
+            .execute("SELECT * FROM topics WHERE account = ? AND name = ?", (account, name))
+            .fetchone()
+        )
+        return None if row is None else Topic(*row)
+
+    def topics(self, account: str | None = None) -> list[Topic]:
+        rows = self.database.connection().execute(
+            "SELECT * FROM topics WHERE ? IS NULL OR account = ? ORDER BY account, name",
+            (account, account),
+        )
+        return [Topic(*row) for row in rows]
+
+    def delete_topic(self, account: str, name: str) -> bool:
+        with self.database.write() as db:
+            cursor = db.execute(
+                "DELETE FROM topics WHERE account = ? AND name = ?", (account, name)
+            )
+            return cursor.rowcount == 1

@@ -92,6 +92,14 @@ CREATE TABLE IF NOT EXISTS video_persons (
     matches TEXT NOT NULL,
     PRIMARY KEY (job_id, person)
 );
+CREATE TABLE IF NOT EXISTS topics (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    secret TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, name)
+);
 CREATE TABLE IF NOT EXISTS access_keys (
     access_key_id TEXT PRIMARY KEY,
     secret TEXT NOT NULL,

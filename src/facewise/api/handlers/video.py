@@ -17,11 +17,9 @@ def _video(params: Json) -> ObjectRef:
     return object_ref(video["S3Object"])
 
 
-def _no_notifications(params: Json) -> None:
-    if "NotificationChannel" in params:
-        raise errors.InvalidParameter(
-            "NotificationChannel is not supported yet; poll Get... for the job's status"
-        )
+def _topic_arn(params: Json) -> str | None:
+    channel = params.get("NotificationChannel")
+    return None if channel is None else str(channel["SNSTopicArn"])  # RoleArn is not used
 
 
 class VideoHandlers:
@@ -29,12 +27,12 @@ class VideoHandlers:
         self.jobs = VideoJobs(call.context, call.caller)
 
     def start_face_detection(self, params: Json) -> Json:
-        _no_notifications(params)
         job_id = self.jobs.start_face_detection(
             _video(params),
             params.get("FaceAttributes", "DEFAULT"),
             params.get("ClientRequestToken"),
             params.get("JobTag"),
+            _topic_arn(params),
         )
         return {"JobId": job_id}
 
@@ -45,13 +43,13 @@ class VideoHandlers:
         return out.get_face_detection_response(page)
 
     def start_face_search(self, params: Json) -> Json:
-        _no_notifications(params)
         job_id = self.jobs.start_face_search(
             _video(params),
             params["CollectionId"],
             params.get("FaceMatchThreshold"),
             params.get("ClientRequestToken"),
             params.get("JobTag"),
+            _topic_arn(params),
         )
         return {"JobId": job_id}
 
