@@ -51,7 +51,7 @@ class TrackerConfig:
     lost_after_s: float = 1.5
     min_iou: float = 0.1
     box_buffer: float = 2.5
-    scene_cut: float = 40.0
+    scene_cut: float = 30.0
 
 
 class FaceTracker:
@@ -69,7 +69,8 @@ class FaceTracker:
         from trackers import ByteTrackTracker
 
         return ByteTrackTracker(
-            lost_track_buffer=max(1, round(self.config.lost_after_s * self.rate_fps)),
+            # trackers counts the buffer in frames at 30 fps, whatever frame_rate is.
+            lost_track_buffer=max(1, round(self.config.lost_after_s * 30)),
             frame_rate=self.rate_fps,
             track_activation_threshold=0.3,
             minimum_consecutive_frames=1,
