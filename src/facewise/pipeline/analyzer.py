@@ -79,7 +79,9 @@ class Analyzer(Protocol):
 
     def load_all(self) -> None: ...
 
-    def detect(self, rgb: np.ndarray) -> list[FaceDetection]: ...
+    def detect(
+        self, rgb: np.ndarray, config: DetectorConfig | None = None
+    ) -> list[FaceDetection]: ...
 
     def analyze(
         self,
@@ -142,9 +144,15 @@ class FaceAnalyzer:
         if self.config.landmarks_68:
             _ = self.shape_68
 
-    def detect(self, rgb: np.ndarray) -> list[FaceDetection]:
-        """Faces in the image, largest first."""
-        return self.detector.detect(rgb)
+    def detect(self, rgb: np.ndarray, config: DetectorConfig | None = None) -> list[FaceDetection]:
+        """Faces in the image, largest first; ``config`` overrides the analyzer's detector
+        settings (video uses a smaller working size), with one cached detector per config."""
+        if config is None or config == self.config.detector:
+            return self.detector.detect(rgb)
+        detector = self._model(
+            f"detector:{config}", lambda: RetinaFaceDetector(config, self.config.threads)
+        )
+        return detector.detect(rgb)
 
     def analyze(
         self,
