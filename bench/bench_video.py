@@ -20,6 +20,7 @@ factor = video seconds / wall seconds. --hour also runs facewise on a one-hour
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import subprocess
@@ -48,10 +49,10 @@ def make_video(data: Path, height: int, seconds: int, path: Path) -> list[tuple[
     """Write the benchmark video; returns the (identity, photo) pairs to index."""
     sys.path.insert(0, str(HERE.parent))
     from PIL import Image
+    from tests.video.synth import Walk, encode, face_crop, scene_frames
 
     from facewise.pipeline.analyzer import FaceAnalyzer
     from facewise.service.images import DEFAULT_IMAGES
-    from tests.video.synth import Walk, encode, face_crop, scene
 
     analyzer = FaceAnalyzer()
     width = height * 16 // 9
@@ -66,11 +67,15 @@ def make_video(data: Path, height: int, seconds: int, path: Path) -> list[tuple[
         period = 12_000
         for start in range(number * 2000, seconds * 1000, period):
             top = (number % 3) * (height - side) // 2
-            walks.append(Walk(sprite, start, min(start + 6000, seconds * 1000), top, number % 2 == 0))
+            walks.append(
+                Walk(sprite, start, min(start + 6000, seconds * 1000), top, number % 2 == 0)
+            )
     background = np.asarray(
-        Image.fromarray(__import__("skimage.data", fromlist=["coffee"]).coffee()).resize((width, height))
+        Image.fromarray(__import__("skimage.data", fromlist=["coffee"]).coffee()).resize(
+            (width, height)
+        )
     )
-    frames = scene(walks, seconds * 1000, (width, height), background=lambda t: background)
+    frames = scene_frames(walks, seconds * 1000, (width, height), background=lambda t: background)
     encode(frames, path)
     return indexed
 
@@ -107,10 +112,8 @@ def child(mode: str, video: Path, indexed_json: str, store: Path) -> dict[str, f
             frames = 0
             for frame in sample_frames(video, 5.0):
                 detect_faces(frame.rgb, analyzer=faces.context.analyzer)
-                try:
+                with contextlib.suppress(InvalidParameterError):  # no face in this frame
                     faces.search_faces_by_image("bench", frame.rgb)
-                except InvalidParameterError:
-                    pass  # no face in this frame
                 frames += 1
         wall = time.perf_counter() - started
     peak_kb = 0
@@ -120,17 +123,23 @@ def child(mode: str, video: Path, indexed_json: str, store: Path) -> dict[str, f
     return {"wall_s": wall, "video_s": duration_s, "frames": frames, "peak_mb": peak_kb / 1024}
 
 
-def run_child(mode: str, video: Path, indexed: list[tuple[str, Path]], store: Path) -> dict[str, float]:
+def run_child(
+    mode: str, video: Path, indexed: list[tuple[str, Path]], store: Path
+) -> dict[str, float]:
     indexed_json = json.dumps([(i, str(p)) for i, p in indexed])
     out = subprocess.run(
         [sys.executable, __file__, "--child", mode, str(video), indexed_json, str(store)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=HERE.parent.parent / "shared/data/faces")
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--heights", default="720,1080")
@@ -154,12 +163,17 @@ def main() -> None:
         if args.hour:
             video = work / "hour.mp4"
             indexed = make_video(args.data, 720, 3600, video)
-            rows.append(("720p, 1 hour", "facewise", run_child("facewise", video, indexed, work / "h")))
-    print(f"| video | path | video s | wall s | real-time × | analysed frames/s | peak MB |")
+            rows.append(
+                ("720p, 1 hour", "facewise", run_child("facewise", video, indexed, work / "h"))
+            )
+    print("| video | path | video s | wall s | real-time × | analysed frames/s | peak MB |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for name, mode, r in rows:
-        print(f"| {name} | {mode} | {r['video_s']:.0f} | {r['wall_s']:.1f} | "
-              f"{r['video_s'] / r['wall_s']:.1f} | {r['frames'] / r['wall_s']:.1f} | {r['peak_mb']:.0f} |")
+        print(
+            f"| {name} | {mode} | {r['video_s']:.0f} | {r['wall_s']:.1f} | "
+            f"{r['video_s'] / r['wall_s']:.1f} | {r['frames'] / r['wall_s']:.1f} | "
+            f"{r['peak_mb']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ installed packages ship) entering, crossing and leaving a scene, encoded with li
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,8 +37,19 @@ def scene(
     fps: int = 25,
 ) -> list[np.ndarray]:
     """The frames of a scene: a plain background with each walker drawn where it is."""
+    return list(scene_frames(walks, duration_ms, frame_wh, background, fps))
+
+
+def scene_frames(
+    walks: Sequence[Walk],
+    duration_ms: int,
+    frame_wh: tuple[int, int] = (640, 360),
+    background: Callable[[int], np.ndarray] | None = None,
+    fps: int = 25,
+) -> Iterator[np.ndarray]:
+    """scene(), one frame at a time (for videos too long to hold)."""
     width, height = frame_wh
-    frames = []
+    active = sorted(walks, key=lambda w: w.start_ms)
     for number in range(duration_ms * fps // 1000):
         t_ms = number * 1000 // fps
         frame = (
@@ -47,17 +58,18 @@ def scene(
             else np.full((height, width, 3), (96, 110, 120), dtype=np.uint8)
         )
         frame = frame.copy()
-        for walk in walks:
+        for walk in active:
+            if walk.start_ms > t_ms:
+                break
             left = walk.left_at(t_ms, width)
             if left is not None:
                 h, w = walk.face.shape[:2]
                 frame[walk.top : walk.top + h, left : left + w] = walk.face
-        frames.append(frame)
-    return frames
+        yield frame
 
 
 def encode(
-    frames: Sequence[np.ndarray],
+    frames: Iterable[np.ndarray],
     path: Path,
     fps: int = 25,
     codec: str = "libx264",
@@ -66,7 +78,9 @@ def encode(
     """Write frames to a video file (the container follows the suffix)."""
     import av
 
-    height, width = frames[0].shape[:2]
+    frames = iter(frames)
+    first = next(frames)
+    height, width = first.shape[:2]
     with av.open(str(path), mode="w") as container:
         stream = container.add_stream(codec, rate=fps)
         stream.width, stream.height = width, height
@@ -75,7 +89,7 @@ def encode(
             stream.options = {"preset": "ultrafast", "crf": "20"}
         if rotation_deg:
             stream.set_display_rotation(rotation_deg)
-        for rgb in frames:
+        for rgb in _chain(first, frames):
             for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
                 container.mux(packet)
         for packet in stream.encode():
@@ -92,3 +106,8 @@ def face_crop(rgb: np.ndarray, box_xyxy: tuple[int, int, int, int], side: int) -
     top, left = max(cy - half, 0), max(cx - half, 0)
     crop = rgb[top : cy + half, left : cx + half]
     return np.asarray(Image.fromarray(crop).resize((side, side), Image.Resampling.LANCZOS))
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
