@@ -51,6 +51,7 @@ bench: $(VENV)/.installed-test
 	cd bench && ../$(PY) bench_detect.py --data $(DATA)
 	cd bench && ../$(PY) bench_end_to_end.py --data $(DATA)
 	cd bench && ../$(PY) bench_service.py --data $(DATA)
+	cd bench && PYTHONPATH=.. ../$(PY) bench_video.py --data $(DATA)
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache src/*.egg-info
