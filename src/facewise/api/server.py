@@ -25,7 +25,7 @@ from facewise.service.context import ServiceContext
 from facewise.service.images import ObjectSource, S3Buckets
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.service.keys import AccessKeys, NewKey
-from facewise.service.video_jobs import resume_jobs, run_job
+from facewise.service.video_jobs import delete_expired, resume_jobs, run_job
 from facewise.settings import data_dir as resolve_data_dir
 
 GRACE_SECONDS = 30
@@ -66,7 +66,10 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
         folder, store_url=options.store_url, analyzer=analyzer, objects=objects
     )
     context.queue = EmbeddedQueue(
-        lambda job_id: run_job(context, job_id), options.video_workers, options.max_queued_jobs
+        lambda job_id: run_job(context, job_id),
+        options.video_workers,
+        options.max_queued_jobs,
+        housekeeping=lambda: delete_expired(context),
     )
     resumed = resume_jobs(context)
     if resumed:

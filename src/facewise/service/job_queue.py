@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Protocol
 
@@ -37,8 +38,19 @@ class EmbeddedQueue:
         Rekognition does, rather than queueing without bound.
     """
 
-    def __init__(self, run: Callable[[str], None], workers: int = 1, max_queued: int = 20) -> None:
+    def __init__(
+        self,
+        run: Callable[[str], None],
+        workers: int = 1,
+        max_queued: int = 20,
+        housekeeping: Callable[[], object] = lambda: None,
+        housekeeping_every_s: float = 3600.0,
+    ) -> None:
         self._run = run
+        self._housekeeping = housekeeping
+        self._housekeeping_every_s = housekeeping_every_s
+        self._last_housekeeping = time.monotonic()
+        self._housekeeping_lock = threading.Lock()
         self._stopping = threading.Event()
         self._jobs: queue.Queue[str] = queue.Queue(maxsize=max_queued)
         self._threads = [
@@ -61,6 +73,7 @@ class EmbeddedQueue:
             try:
                 job_id = self._jobs.get(timeout=0.2)
             except queue.Empty:
+                self._maybe_housekeep()
                 continue
             if self._stopping.is_set():
                 return  # still IN_PROGRESS in the store: it runs after the next start
@@ -68,6 +81,17 @@ class EmbeddedQueue:
                 self._run(job_id)
             except Exception:  # a job's failure is recorded by run; never kill the worker
                 log.exception("video job %s failed unexpectedly", job_id)
+
+    def _maybe_housekeep(self) -> None:
+        """Run the housekeeping (e.g. deleting expired results) at most once per period."""
+        with self._housekeeping_lock:
+            if time.monotonic() - self._last_housekeeping < self._housekeeping_every_s:
+                return
+            self._last_housekeeping = time.monotonic()
+        try:
+            self._housekeeping()
+        except Exception:
+            log.exception("video job housekeeping failed")
 
     def close(self, timeout_s: float = 30.0) -> None:
         """Take no more jobs and wait up to timeout_s for the running ones; jobs still

@@ -486,12 +486,19 @@ def _decide_tracks(
     return decided
 
 
+def delete_expired(context: ServiceContext) -> int:
+    """Delete the jobs (and results) that finished longer ago than the retention period."""
+    if context.jobs is None:
+        return 0
+    return context.jobs.delete_finished_before(now_ms() - context.video.retention_ms)
+
+
 def resume_jobs(context: ServiceContext) -> int:
     """Queue again the jobs a stopped server left IN_PROGRESS; drop expired results."""
     jobs, queue = context.jobs, context.queue
     if jobs is None or queue is None:
         return 0
-    jobs.delete_finished_before(now_ms() - context.video.retention_ms)
+    delete_expired(context)
     resumed = 0
     for job in jobs.unfinished_jobs():
         try:
