@@ -87,22 +87,13 @@ def _run(args: argparse.Namespace) -> int:
     with FaceCollections.open(args.data_dir, store_url=args.store_url) as faces:
         jobs = analysed_now(faces.context, faces.caller, _bar(args.quiet or args.json))
         gap_ms = int(1000 / faces.context.video.analysis.rate_fps * 1.5)
+        if args.action == "search" and not args.collection:
+            print("facewise video search: --collection is required", file=sys.stderr)
+            return 2
         if args.action == "search":
-            if not args.collection:
-                print("facewise video search: --collection is required", file=sys.stderr)
-                return 2
             job_id = jobs.start_face_search(args.video, args.collection, args.threshold)
-            search = jobs.get_face_search(job_id, next_token=None)
-            persons = list(search.persons)
-            while search.next_token:
-                search = jobs.get_face_search(job_id, next_token=search.next_token)
-                persons += search.persons
-            search = type(search)(search.job, persons, None)
-            if not (args.quiet or args.json):
-                print(file=sys.stderr)
-            if search.job.status != "SUCCEEDED":
-                print(f"facewise video: {search.job.status_message}", file=sys.stderr)
-                return 1
+            search = jobs.all_face_search(job_id)
+            status = search.job
             shown = (
                 json.dumps(get_face_search_response(search), indent=2)
                 if args.json
@@ -110,22 +101,18 @@ def _run(args: argparse.Namespace) -> int:
             )
         else:
             job_id = jobs.start_face_detection(args.video, args.attributes)
-            found = jobs.get_face_detection(job_id)
-            all_faces = list(found.faces)
-            while found.next_token:
-                found = jobs.get_face_detection(job_id, next_token=found.next_token)
-                all_faces += found.faces
-            found = type(found)(found.job, all_faces, None)
-            if not (args.quiet or args.json):
-                print(file=sys.stderr)
-            if found.job.status != "SUCCEEDED":
-                print(f"facewise video: {found.job.status_message}", file=sys.stderr)
-                return 1
+            found = jobs.all_face_detection(job_id)
+            status = found.job
             shown = (
                 json.dumps(get_face_detection_response(found), indent=2)
                 if args.json
                 else faces_table(found, gap_ms)
             )
+    if not (args.quiet or args.json):
+        print(file=sys.stderr)  # end the progress bar's line
+    if status.status != "SUCCEEDED":
+        print(f"facewise video: {status.status_message}", file=sys.stderr)
+        return 1
     print(shown)
     return 0
 

@@ -326,6 +326,24 @@ class VideoJobs(AccountService):
             )
         return FaceSearchPage(self._status(job), persons, token)
 
+    def all_face_detection(self, job_id: str) -> FaceDetectionPage:
+        """Every page of get_face_detection as one."""
+        first = self.get_face_detection(job_id)
+        faces, token = list(first.faces), first.next_token
+        while token is not None:
+            page = self.get_face_detection(job_id, next_token=token)
+            faces, token = faces + page.faces, page.next_token
+        return FaceDetectionPage(first.job, faces, None)
+
+    def all_face_search(self, job_id: str, sort_by: str = "TIMESTAMP") -> FaceSearchPage:
+        """Every page of get_face_search as one."""
+        first = self.get_face_search(job_id, sort_by=sort_by)
+        persons, token = list(first.persons), first.next_token
+        while token is not None:
+            page = self.get_face_search(job_id, next_token=token, sort_by=sort_by)
+            persons, token = persons + page.persons, page.next_token
+        return FaceSearchPage(first.job, persons, None)
+
 
 # -- running (in a queue worker) -----------------------------------------------------------
 
