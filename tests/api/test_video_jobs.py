@@ -253,3 +253,40 @@ def test_a_finished_job_posts_rekognitions_message_to_its_topic(
         assert code_of(caught) == ("InvalidParameterException", 400)
     finally:
         receiver.shutdown()
+
+
+def test_a_rotated_phone_video_with_an_occlusion_and_a_scene_cut(
+    server: ServerProcess, rekognition, cast: Cast, eileen_face: str, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    """Portrait phone video (stored turned, with rotation metadata): Eileen walks 0-3 s,
+    hidden 1.0-1.8 s behind nothing at all (she is simply not drawn), then a cut to another
+    shot where she walks 3-5 s. Two tracks (the cut), both her; the occlusion splits none."""
+    import numpy as np
+    from PIL import Image
+    from skimage.data import coffee
+
+    from tests.video.synth import Walk
+
+    other_shot = np.asarray(Image.fromarray(coffee()).resize((360, 640)))
+    plain = np.full((640, 360, 3), (96, 110, 120), np.uint8)
+    walks = [Walk(cast.eileen, 0, 3000, 100), Walk(cast.eileen, 3000, 5000, 300)]
+    frames = scene(walks, 5000, (360, 640), background=lambda t: plain if t < 3000 else other_shot)
+    for number in range(25, 45):  # 1.0-1.8 s: she is not in view
+        frames[number] = plain
+    stored = [np.ascontiguousarray(np.rot90(f, k=-1)) for f in frames]
+    video = encode(stored, tmp_path / "phone.mp4", rotation_deg=90)
+    ref = _put(server, "phone.mp4", video.read_bytes())
+    job_id = rekognition.start_face_search(Video={"S3Object": ref}, CollectionId="video-staff")[
+        "JobId"
+    ]
+    done = _wait(rekognition.get_face_search, job_id)
+    assert done["JobStatus"] == "SUCCEEDED", done.get("StatusMessage")
+    assert (done["VideoMetadata"]["FrameWidth"], done["VideoMetadata"]["FrameHeight"]) == (360, 640)
+    persons = _all_pages(rekognition.get_face_search, JobId=job_id)
+    tracks: dict[int, list[int]] = {}
+    for entry in persons:
+        tracks.setdefault(entry["Person"]["Index"], []).append(entry["Timestamp"])
+        assert [m["Face"]["FaceId"] for m in entry["FaceMatches"]] == [eileen_face]
+    spans = sorted((min(t), max(t)) for t in tracks.values())
+    assert spans == [(0, 2800), (3000, 4800)], spans
+    assert not [t for t in tracks[min(tracks)] if 1000 <= t < 1800]
