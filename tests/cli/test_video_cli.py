@@ -57,6 +57,35 @@ def test_search_prints_who_appeared_when(session: Path) -> None:
     assert "/ 8.5 s" in result.stderr  # the progress bar
 
 
+def test_draw_writes_the_video_with_the_boxes(session: Path) -> None:
+    from facewise.video.decode import probe, sample_frames
+
+    result = run(
+        "video",
+        "search",
+        "crossing.mp4",
+        "--collection",
+        "staff",
+        "--quiet",
+        "--draw",
+        "out/drawn.mp4",
+        "--data-dir",
+        "data",
+        cwd=session,
+    )
+    assert result.returncode == 0, result.stderr
+    drawn, source = session / "out" / "drawn.mp4", session / "crossing.mp4"
+    assert probe(drawn).frame_wh == (640, 360) and probe(drawn).frame_rate == 25.0
+    assert abs(probe(drawn).duration_ms - probe(source).duration_ms) <= 80
+    at_two = next(f for f in sample_frames(drawn, 1) if f.timestamp_ms >= 2000).rgb
+    plain = next(f for f in sample_frames(source, 1) if f.timestamp_ms >= 2000).rgb
+    green = (at_two[:, :, 1] > 180) & (at_two[:, :, 0] < 90) & (at_two[:, :, 2] < 120)
+    red = (at_two[:, :, 0] > 200) & (at_two[:, :, 1] < 90) & (at_two[:, :, 2] < 90)
+    was_green = (plain[:, :, 1] > 180) & (plain[:, :, 0] < 90) & (plain[:, :, 2] < 120)
+    assert green.sum() > was_green.sum() + 200  # Eileen's box and label: matched
+    assert red.sum() > 200  # Grace's box: nobody in the collection
+
+
 def test_faces_as_json_is_the_get_response(session: Path) -> None:
     result = run("video", "faces", "crossing.mp4", "--json", "--data-dir", "data", cwd=session)
     answer = json.loads(result.stdout)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from facewise.service.video_results import FaceDetectionPage, FaceSearchPage
+    from facewise.service.video_results import FaceDetectionPage, FaceSearchPage, VideoPerson
 
 
 def _bar(quiet: bool) -> Callable[[int, int], None]:
@@ -42,6 +42,13 @@ def spans(times: list[int], gap_ms: int) -> list[tuple[int, int]]:
         else:
             ranges.append((t, t))
     return ranges
+
+
+def _person_label(person: VideoPerson) -> str:
+    if not person.matches:
+        return f"#{person.index}"
+    best = person.matches[0].face
+    return f"#{person.index} {best.external_image_id or best.user_id or best.face_id[:8]}"
 
 
 def search_table(page: FaceSearchPage, gap_ms: int) -> str:
@@ -78,6 +85,7 @@ def faces_table(page: FaceDetectionPage, gap_ms: int) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from facewise.api.shapes_video import get_face_detection_response, get_face_search_response
+    from facewise.cli.video_draw import Mark
     from facewise.service.collections import FaceCollections
     from facewise.service.video_jobs import analysed_now
 
@@ -94,6 +102,10 @@ def _run(args: argparse.Namespace) -> int:
             job_id = jobs.start_face_search(args.video, args.collection, args.threshold)
             search = jobs.all_face_search(job_id)
             status = search.job
+            marks = [
+                Mark(p.timestamp_ms, p.face, _person_label(p), bool(p.matches))
+                for p in search.persons
+            ]
             shown = (
                 json.dumps(get_face_search_response(search), indent=2)
                 if args.json
@@ -103,6 +115,7 @@ def _run(args: argparse.Namespace) -> int:
             job_id = jobs.start_face_detection(args.video, args.attributes)
             found = jobs.all_face_detection(job_id)
             status = found.job
+            marks = [Mark(f.timestamp_ms, f.face, "face", True) for f in found.faces]
             shown = (
                 json.dumps(get_face_detection_response(found), indent=2)
                 if args.json
@@ -113,6 +126,12 @@ def _run(args: argparse.Namespace) -> int:
     if status.status != "SUCCEEDED":
         print(f"facewise video: {status.status_message}", file=sys.stderr)
         return 1
+    if args.draw:
+        from facewise.cli.video_draw import draw_video
+
+        draw_video(args.video, args.draw, marks)
+        if not args.quiet:
+            print(f"wrote {args.draw}", file=sys.stderr)
     print(shown)
     return 0
 
@@ -166,6 +185,12 @@ def add_commands(
         help="face attributes to report (faces; default DEFAULT)",
     )
     video.add_argument("--json", action="store_true", help="print the Get... response as JSON")
+    video.add_argument(
+        "--draw",
+        type=Path,
+        metavar="OUT.mp4",
+        help="write the video with boxes, track numbers and matched names burnt in",
+    )
     video.add_argument("--quiet", action="store_true", help="no progress bar")
     store_options(video)
     video.set_defaults(run=_run)

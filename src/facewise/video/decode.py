@@ -175,23 +175,26 @@ def _turn(rgb: np.ndarray, rotation: int) -> np.ndarray:
 
 def sample_frames(
     path: Path | str,
-    rate_fps: float = 5.0,
+    rate_fps: float | None = 5.0,
     limits: VideoLimits = DEFAULT_VIDEO_LIMITS,
 ) -> Iterator[SampledFrame]:
     """Frames at ``rate_fps`` (the first frame at or after each 1/rate step), as RGB.
 
-    rate_fps: analysed frames per second. Higher follows fast movement and short
-        appearances better and costs proportionally more analysis (decoding is the same).
+    rate_fps: analysed frames per second (None: every frame). Higher follows fast movement
+        and short appearances better and costs proportionally more analysis (decoding is
+        the same).
     Raises VideoError for a video that cannot be decoded, also midway (after the frames
     decoded so far have been yielded), and when it has no frame at all.
     """
     import av
 
-    if not (isinstance(rate_fps, int | float) and math.isfinite(rate_fps) and 0 < rate_fps <= 60):
+    if rate_fps is not None and not (
+        isinstance(rate_fps, int | float) and math.isfinite(rate_fps) and 0 < rate_fps <= 60
+    ):
         raise InvalidParameterError(f"rate_fps must be in (0, 60], got {rate_fps!r}")
     path = Path(path)
     _check_file(path, limits)
-    step = Fraction(1) / Fraction(rate_fps).limit_denominator(1000)
+    step = Fraction(0) if rate_fps is None else 1 / Fraction(rate_fps).limit_denominator(1000)
     with _open(path) as container:
         _metadata(container, limits, 0)  # the limits, before decoding anything
         stream = container.streams.video[0]
@@ -211,7 +214,7 @@ def sample_frames(
                 rgb = frame.to_ndarray(format="rgb24")
                 yield SampledFrame(number, int(when * 1000), _turn(rgb, _rotation(frame)))
                 number += 1
-                while next_time <= when:
+                while step and next_time <= when:
                     next_time += step
         except av.FFmpegError as error:
             raise VideoError(f"the video is corrupt at frame {number}: {_reason(error)}") from None
