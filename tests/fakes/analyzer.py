@@ -60,7 +60,9 @@ class FakeAnalyzer:
     def load_all(self) -> None:
         return None
 
-    def detect(self, rgb: np.ndarray, config: object = None) -> list[FaceDetection]:
+    def detect(
+        self, rgb: np.ndarray, config: object = None, threads: int | None = None
+    ) -> list[FaceDetection]:
         self.detect_calls += 1
         found = []
         for colour in self.people.colours.values():

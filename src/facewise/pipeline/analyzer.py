@@ -80,7 +80,7 @@ class Analyzer(Protocol):
     def load_all(self) -> None: ...
 
     def detect(
-        self, rgb: np.ndarray, config: DetectorConfig | None = None
+        self, rgb: np.ndarray, config: DetectorConfig | None = None, threads: int | None = None
     ) -> list[FaceDetection]: ...
 
     def analyze(
@@ -144,13 +144,19 @@ class FaceAnalyzer:
         if self.config.landmarks_68:
             _ = self.shape_68
 
-    def detect(self, rgb: np.ndarray, config: DetectorConfig | None = None) -> list[FaceDetection]:
-        """Faces in the image, largest first; ``config`` overrides the analyzer's detector
-        settings (video uses a smaller working size), with one cached detector per config."""
-        if config is None or config == self.config.detector:
+    def detect(
+        self, rgb: np.ndarray, config: DetectorConfig | None = None, threads: int | None = None
+    ) -> list[FaceDetection]:
+        """Faces in the image, largest first. ``config`` overrides the analyzer's detector
+        settings (video uses a smaller working size) and ``threads`` its threads per call
+        (1 lets several threads detect at once, each on its own core); one cached detector
+        per combination."""
+        if (config is None or config == self.config.detector) and threads is None:
             return self.detector.detect(rgb)
+        chosen = config or self.config.detector
         detector = self._model(
-            f"detector:{config}", lambda: RetinaFaceDetector(config, self.config.threads)
+            f"detector:{chosen}:{threads}",
+            lambda: RetinaFaceDetector(chosen, threads or self.config.threads),
         )
         return detector.detect(rgb)
 
