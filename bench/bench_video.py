@@ -98,7 +98,7 @@ def child(mode: str, video: Path, indexed_json: str, store: Path) -> dict[str, f
 
         started = time.perf_counter()
         if mode == "facewise":
-            from facewise.service.video_jobs import analysed_now
+            from facewise.service.video_runner import analysed_now
 
             jobs = analysed_now(faces.context, faces.caller)
             job_id = jobs.start_face_search(video, "bench")

@@ -25,7 +25,7 @@ from facewise.service.context import ServiceContext
 from facewise.service.images import ObjectSource, S3Buckets
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.service.keys import AccessKeys, NewKey
-from facewise.service.video_jobs import delete_expired, resume_jobs, run_job
+from facewise.service.video_runner import delete_expired, resume_jobs, run_job
 from facewise.settings import data_dir as resolve_data_dir
 
 GRACE_SECONDS = 30

@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
     from facewise.api.shapes_video import get_face_detection_response, get_face_search_response
     from facewise.cli.video_draw import Mark
     from facewise.service.collections import FaceCollections
-    from facewise.service.video_jobs import analysed_now
+    from facewise.service.video_runner import analysed_now
 
     if not args.video.is_file():
         print(f"facewise video: no such file {args.video}", file=sys.stderr)
