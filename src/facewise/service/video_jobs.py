@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import re
 import uuid
 from pathlib import Path
@@ -41,8 +40,6 @@ from facewise.service.video_results import (
 from facewise.store.protocols import JobStore
 from facewise.store.records import VideoJob, VideoResult
 from facewise.store.sqlite_schema import now_ms
-
-log = logging.getLogger(__name__)
 
 FACE_DETECTION = "face_detection"
 FACE_SEARCH = "face_search"
