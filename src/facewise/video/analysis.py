@@ -13,7 +13,7 @@ import numpy as np
 
 from facewise.models.retinaface import DetectorConfig
 from facewise.pipeline.analyzer import Analyzer
-from facewise.types import Attribute, FaceAnalysis, FaceDetection
+from facewise.types import Attribute, FaceAnalysis
 from facewise.video.decode import (
     DEFAULT_VIDEO_LIMITS,
     SampledFrame,
@@ -98,13 +98,11 @@ def analyse_video(
     tracker = FaceTracker(config.rate_fps, config.tracker)
     cuts = SceneCuts(config.tracker.scene_cut)
     best: dict[int, _Best] = {}
-    for frame, found in _detected(path, analyzer, config, limits):
+    for frame, faces in _analysed(path, analyzer, config, limits, attributes):
         rgb = frame.rgb
         if cuts.is_cut(rgb):
             tracker.reset()
-        detections = found[: config.max_faces_per_frame]
-        faces = analyzer.analyze(rgb, detections, attributes)
-        tracks = tracker.update(detections)
+        tracks = tracker.update([face.detection for face in faces])
         frame_wh = (rgb.shape[1], rgb.shape[0])
         for face, track in zip(faces, tracks, strict=True):
             on_face(FrameFace(frame.timestamp_ms, track, face, frame_wh))
@@ -114,20 +112,27 @@ def analyse_video(
     return metadata, {track: kept.samples for track, kept in best.items() if kept.samples}
 
 
-def _detected(
-    path: Path | str, analyzer: Analyzer, config: VideoAnalysisConfig, limits: VideoLimits
-) -> Iterator[tuple[SampledFrame, list[FaceDetection]]]:
-    """Sampled frames in order, each with its faces, detected ``detection_lanes`` at a time
-    (a few frames ahead, never more: memory stays bounded)."""
+def _analysed(
+    path: Path | str,
+    analyzer: Analyzer,
+    config: VideoAnalysisConfig,
+    limits: VideoLimits,
+    attributes: frozenset[Attribute],
+) -> Iterator[tuple[SampledFrame, list[FaceAnalysis]]]:
+    """Sampled frames in order, each with its faces (detected, landmarks, pose, quality),
+    ``detection_lanes`` frames at a time (a few ahead, never more: memory stays bounded)."""
     lanes = max(1, config.detection_lanes)
     threads = 1 if lanes > 1 else None
-    ahead: deque[tuple[SampledFrame, Future[list[FaceDetection]]]] = deque()
+
+    def faces_of(rgb: np.ndarray) -> list[FaceAnalysis]:
+        found = analyzer.detect(rgb, config.detector, threads)[: config.max_faces_per_frame]
+        return analyzer.analyze(rgb, found, attributes)
+
+    ahead: deque[tuple[SampledFrame, Future[list[FaceAnalysis]]]] = deque()
     with ThreadPoolExecutor(lanes, thread_name_prefix="detect") as pool:
         try:
             for frame in sample_frames(path, config.rate_fps, limits):
-                ahead.append(
-                    (frame, pool.submit(analyzer.detect, frame.rgb, config.detector, threads))
-                )
+                ahead.append((frame, pool.submit(faces_of, frame.rgb)))
                 if len(ahead) > 2 * lanes:
                     done, future = ahead.popleft()
                     yield done, future.result()
