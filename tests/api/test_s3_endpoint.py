@@ -97,3 +97,30 @@ def test_images_from_an_s3_endpoint(
         rekognition.detect_faces(
             Image={"S3Object": {"Bucket": "camera-stills", "Name": "notes.txt"}}
         )
+
+
+def test_a_video_job_reads_its_video_from_the_s3_endpoint(
+    s3_url: str, s3_server: ServerProcess, crossing_video: Path
+) -> None:
+    """The video is downloaded to a temporary file for the job, then analysed."""
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+    s3.create_bucket(Bucket="cctv")
+    s3.put_object(Bucket="cctv", Key="door/crossing.mp4", Body=crossing_video.read_bytes())
+    rekognition = s3_server.client()
+    video = {"S3Object": {"Bucket": "cctv", "Name": "door/crossing.mp4"}}
+    job_id = rekognition.start_face_detection(Video=video)["JobId"]
+    deadline = time.monotonic() + 120
+    while (answer := rekognition.get_face_detection(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+        assert time.monotonic() < deadline
+        time.sleep(0.25)
+    assert answer["JobStatus"] == "SUCCEEDED", answer.get("StatusMessage")
+    assert answer["Video"] == video and answer["VideoMetadata"]["Codec"] == "h264"
+    assert len([f for f in answer["Faces"] if f["Timestamp"] == 2000]) == 2
+    with pytest.raises(rekognition.exceptions.InvalidS3ObjectException):
+        rekognition.start_face_detection(Video={"S3Object": {"Bucket": "cctv", "Name": "nope"}})
