@@ -11,7 +11,7 @@ from typing import Any
 from facewise.pipeline.analyzer import FaceAnalyzer
 from tests.api.server import ServerProcess
 from tests.video.scenes import Cast, crossing_walks
-from tests.video.synth import encode, scene
+from tests.video.synth import encode, scene_frames
 
 
 def _faces(client: Any, job_id: str) -> list[tuple[int, float]]:
@@ -33,9 +33,9 @@ def _status(client: Any, job_id: str) -> str:
 def test_jobs_killed_mid_run_finish_after_a_restart(
     tmp_path: Path, data_dir: Path, analyzer: FaceAnalyzer, cast: Cast
 ) -> None:
-    # 24 s of people walking: long enough to be killed in the middle.
+    # 96 s of people walking: several seconds of analysis, long enough to be killed midway.
     walks = []
-    for offset in range(0, 24000, 8000):
+    for offset in range(0, 96000, 8000):
         for walk in crossing_walks(cast):
             walks.append(
                 type(walk)(
@@ -46,7 +46,7 @@ def test_jobs_killed_mid_run_finish_after_a_restart(
                     walk.rightwards,
                 )
             )
-    video = encode(scene(walks, 24000), tmp_path / "long.mp4")
+    video = encode(scene_frames(walks, 96000), tmp_path / "long.mp4")
     server = ServerProcess(tmp_path / "data", ["--video-workers", "1"]).start(models_from=data_dir)
     bucket = server.data_dir / "buckets" / "videos"
     bucket.mkdir(parents=True)
@@ -55,7 +55,7 @@ def test_jobs_killed_mid_run_finish_after_a_restart(
     ref = {"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
     running = client.start_face_detection(Video=ref)["JobId"]
     waiting = client.start_face_detection(Video=ref, JobTag="second")["JobId"]
-    time.sleep(1.5)
+    time.sleep(1.0)
     assert _status(client, running) == "IN_PROGRESS"
     assert server.stop(signal.SIGKILL) == -signal.SIGKILL
 

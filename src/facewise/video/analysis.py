@@ -131,7 +131,7 @@ def _analysed(
     ahead: deque[tuple[SampledFrame, Future[list[FaceAnalysis]]]] = deque()
     with ThreadPoolExecutor(lanes, thread_name_prefix="detect") as pool:
         try:
-            for frame in sample_frames(path, config.rate_fps, limits):
+            for frame in _prefetched(sample_frames(path, config.rate_fps, limits), 2 * lanes):
                 ahead.append((frame, pool.submit(faces_of, frame.rgb)))
                 if len(ahead) > 2 * lanes:
                     done, future = ahead.popleft()
@@ -142,6 +142,46 @@ def _analysed(
         finally:
             for _, future in ahead:
                 future.cancel()
+
+
+def _prefetched(frames: Iterator[SampledFrame], depth: int) -> Iterator[SampledFrame]:
+    """The frames, decoded by a thread of their own up to ``depth`` ahead (decoding then
+    overlaps with analysis); an error while decoding is raised here, in order."""
+    import queue
+    import threading
+
+    ready: queue.Queue[SampledFrame | BaseException | None] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def offer(item: SampledFrame | BaseException | None) -> bool:
+        """Queue the item unless the reader has gone; False once it has."""
+        while not stop.is_set():
+            try:
+                ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def decode() -> None:
+        try:
+            for frame in frames:
+                if not offer(frame):
+                    return
+            offer(None)
+        except BaseException as error:  # handed to the reader, raised there
+            offer(error)
+
+    thread = threading.Thread(target=decode, name="decode", daemon=True)
+    thread.start()
+    try:
+        while (item := ready.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 def _maybe_embed(
