@@ -51,6 +51,17 @@ def s3_url() -> Iterator[str]:
     process.wait(10)
 
 
+def _s3(s3_url: str):  # type: ignore[no-untyped-def]
+    """A boto3 S3 client for moto's server, with the keys the facewise server reads with."""
+    return boto3.client(
+        "s3",
+        endpoint_url=s3_url,
+        region_name="us-east-1",
+        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
 @pytest.fixture(scope="module")
 def s3_server(
     s3_url: str, tmp_path_factory: pytest.TempPathFactory, data_dir: Path, analyzer: FaceAnalyzer
@@ -67,13 +78,7 @@ def s3_server(
 def test_images_from_an_s3_endpoint(
     s3_url: str, s3_server: ServerProcess, hopper_jpeg: bytes
 ) -> None:
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_url,
-        region_name="us-east-1",
-        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = _s3(s3_url)
     s3.create_bucket(Bucket="camera-stills")
     s3.put_object(Bucket="camera-stills", Key="2026/12/01/door.jpg", Body=hopper_jpeg)
     s3.put_object(Bucket="camera-stills", Key="notes.txt", Body=b"not a photo")
@@ -103,13 +108,7 @@ def test_a_video_job_reads_its_video_from_the_s3_endpoint(
     s3_url: str, s3_server: ServerProcess, crossing_video: Path
 ) -> None:
     """The video is downloaded to a temporary file for the job, then analysed."""
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=s3_url,
-        region_name="us-east-1",
-        aws_access_key_id=S3_ENV["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=S3_ENV["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = _s3(s3_url)
     s3.create_bucket(Bucket="cctv")
     s3.put_object(Bucket="cctv", Key="door/crossing.mp4", Body=crossing_video.read_bytes())
     rekognition = s3_server.client()
