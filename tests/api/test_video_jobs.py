@@ -121,6 +121,8 @@ def test_face_detection_finds_the_faces_at_each_moment(rekognition, crossing) ->
         at[entry["Timestamp"]] = at.get(entry["Timestamp"], 0) + 1
         assert "AgeRange" in entry["Face"] and 0 < entry["Face"]["BoundingBox"]["Width"] < 1
     assert at.get(2000) == 2 and at.get(400) == 1 and 5400 not in at
+    capped = rekognition.get_face_detection(JobId=job_id, MaxResults=5000)
+    assert len(capped["Faces"]) == len(faces) <= 1000  # more than 1000 asks for 1000
     assert [e["Timestamp"] for e in faces] == sorted(e["Timestamp"] for e in faces)
 
 

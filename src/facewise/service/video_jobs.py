@@ -195,7 +195,9 @@ class VideoJobs(AccountService):
         next_token: str | None,
         by_person: bool = False,
     ) -> tuple[list[VideoResult], str | None]:
-        limit = parse_limit("max_results", max_results, 1, MAX_RESULTS, MAX_RESULTS)
+        # As Rekognition: more than 1000 asks for 1000.
+        wanted = parse_limit("max_results", max_results, 1, 2**31, MAX_RESULTS)
+        limit = min(wanted, MAX_RESULTS)
         after_text = decode_token(listing, next_token)
         after = int(after_text) if after_text is not None and after_text.isdigit() else 0
         if job.status != "SUCCEEDED":
