@@ -8,8 +8,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from facewise.pipeline.analyzer import FaceAnalyzer
-from tests.api.server import ServerProcess
+from tests.api.server import ServerProcess, code_of
 from tests.video.scenes import Cast, crossing_walks
 from tests.video.synth import encode, scene_frames
 
@@ -77,3 +80,28 @@ def test_jobs_killed_mid_run_finish_after_a_restart(
         assert _faces(restarted, waiting) == expected
     finally:
         again.stop()
+
+
+def test_past_the_queue_start_answers_limit_exceeded(
+    tmp_path: Path, data_dir: Path, cast: Cast
+) -> None:
+    walks = crossing_walks(cast)
+    video = encode(scene_frames(walks, 60000), tmp_path / "long.mp4")
+    server = ServerProcess(
+        tmp_path / "data", ["--video-workers", "1", "--max-queued-jobs", "1"]
+    ).start(models_from=data_dir)
+    try:
+        bucket = server.data_dir / "buckets" / "videos"
+        bucket.mkdir(parents=True)
+        (bucket / "long.mp4").write_bytes(video.read_bytes())
+        client = server.client()
+        ref = {"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
+        running = client.start_face_detection(Video=ref)["JobId"]
+        time.sleep(0.5)  # the worker polls every 0.2 s: it has taken the first job
+        waiting = client.start_face_detection(Video=ref, JobTag="waits")["JobId"]
+        with pytest.raises(ClientError) as caught:
+            client.start_face_detection(Video=ref, JobTag="one-too-many")
+        assert code_of(caught) == ("LimitExceededException", 400)
+        assert {_status(client, running), _status(client, waiting)} == {"IN_PROGRESS"}
+    finally:
+        server.stop()
