@@ -142,9 +142,19 @@ def test_idempotent_start_and_job_errors(rekognition, crossing) -> None:  # type
         rekognition.get_face_search(JobId=first["JobId"])
     assert code_of(caught) == ("ResourceNotFoundException", 400)
     _wait(rekognition.get_face_detection, first["JobId"])
-    with pytest.raises(ClientError) as caught:
-        rekognition.get_face_detection(JobId=first["JobId"], NextToken="garbage")
-    assert code_of(caught) == ("InvalidPaginationTokenException", 400)
+    from facewise.service.pagination import encode_token
+
+    forged = [
+        "garbage",
+        encode_token(f"video:{first['JobId']}", "²"),  # a digit to str.isdigit, not to int
+        encode_token(f"video:{first['JobId']}", "9" * 25),
+        encode_token(f"video:{first['JobId']}", "-1"),
+        encode_token("video:another-job", "1"),
+    ]
+    for token in forged:
+        with pytest.raises(ClientError) as caught:
+            rekognition.get_face_detection(JobId=first["JobId"], NextToken=token)
+        assert code_of(caught) == ("InvalidPaginationTokenException", 400), token
     with pytest.raises(ClientError) as caught:
         rekognition.start_face_detection(Video={"S3Object": {"Bucket": "videos", "Name": "nope"}})
     assert code_of(caught) == ("InvalidS3ObjectException", 400)

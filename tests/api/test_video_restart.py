@@ -14,7 +14,16 @@ from botocore.exceptions import ClientError
 from facewise.pipeline.analyzer import FaceAnalyzer
 from tests.api.server import ServerProcess, code_of
 from tests.video.scenes import Cast, crossing_walks
-from tests.video.synth import encode, scene_frames
+from tests.video.synth import Walk, encode, scene_frames
+
+
+def _repeated_crossings(cast: Cast, duration_ms: int) -> list[Walk]:
+    """The crossing scene again every 8 s."""
+    return [
+        Walk(w.face, w.start_ms + offset, w.end_ms + offset, w.top, w.rightwards)
+        for offset in range(0, duration_ms, 8000)
+        for w in crossing_walks(cast)
+    ]
 
 
 def _faces(client: Any, job_id: str) -> list[tuple[int, float]]:
@@ -37,18 +46,7 @@ def test_jobs_killed_mid_run_finish_after_a_restart(
     tmp_path: Path, data_dir: Path, analyzer: FaceAnalyzer, cast: Cast
 ) -> None:
     # 96 s of people walking: several seconds of analysis, long enough to be killed midway.
-    walks = []
-    for offset in range(0, 96000, 8000):
-        for walk in crossing_walks(cast):
-            walks.append(
-                type(walk)(
-                    walk.face,
-                    walk.start_ms + offset,
-                    walk.end_ms + offset,
-                    walk.top,
-                    walk.rightwards,
-                )
-            )
+    walks = _repeated_crossings(cast, 96000)
     video = encode(scene_frames(walks, 96000), tmp_path / "long.mp4")
     server = ServerProcess(tmp_path / "data", ["--video-workers", "1"]).start(models_from=data_dir)
     bucket = server.data_dir / "buckets" / "videos"
@@ -105,3 +103,36 @@ def test_past_the_queue_start_answers_limit_exceeded(
         assert {_status(client, running), _status(client, waiting)} == {"IN_PROGRESS"}
     finally:
         server.stop()
+
+
+def test_a_graceful_stop_leaves_a_running_job_to_the_next_start(
+    tmp_path: Path, data_dir: Path, cast: Cast
+) -> None:
+    """SIGTERM mid-job: the server stops at the job's next frame (it does not wait for the
+    video or fail the job), and the next start finishes it."""
+    walks = _repeated_crossings(cast, 96000)
+    video = encode(scene_frames(walks, 96000), tmp_path / "long.mp4")
+    server = ServerProcess(tmp_path / "data", ["--video-workers", "1"]).start(models_from=data_dir)
+    bucket = server.data_dir / "buckets" / "videos"
+    bucket.mkdir(parents=True)
+    (bucket / "long.mp4").write_bytes(video.read_bytes())
+    client = server.client()
+    job_id = client.start_face_detection(
+        Video={"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
+    )["JobId"]
+    time.sleep(1.0)
+    assert _status(client, job_id) == "IN_PROGRESS"
+    stopped_at = time.monotonic()
+    assert server.stop(signal.SIGTERM) == 0
+    assert time.monotonic() - stopped_at < 10
+    again = ServerProcess(server.data_dir).start()
+    try:
+        restarted = again.client(server.access_key_id, server.secret)
+        deadline = time.monotonic() + 120
+        while (status := _status(restarted, job_id)) == "IN_PROGRESS":
+            assert time.monotonic() < deadline
+            time.sleep(0.5)
+        assert status == "SUCCEEDED"
+        assert "resumed 1 unfinished video jobs" in again.output()
+    finally:
+        again.stop()

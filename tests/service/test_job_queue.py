@@ -70,3 +70,35 @@ def test_finished_jobs_expire_with_their_results(tmp_path: Path) -> None:
     assert store.delete_finished_before(0) == 0
     assert store.delete_finished_before(int(time.time() * 1000) + 1000) == 1
     assert store.find_job("old") is None and store.find_job("running") is not None
+
+
+@pytest.mark.parametrize(
+    "header",
+    ["", "t=,v1=", "t=²,v1=" + "0" * 64, "t=" + "9" * 5000 + ",v1=x", "t=1,v1=é" + "0" * 63],
+)
+def test_a_malformed_signature_is_false_not_an_error(header: str) -> None:
+    from facewise.service.notifications import verify
+
+    assert verify("secret", header, b"{}") is False
+
+
+def test_a_signature_verifies_only_for_its_body_and_secret() -> None:
+    from facewise.service.notifications import sign, verify
+
+    header = sign("secret", int(time.time() * 1000), b'{"JobId": "x"}')
+    assert verify("secret", header, b'{"JobId": "x"}')
+    assert not verify("other", header, b'{"JobId": "x"}')
+    assert not verify("secret", header, b'{"JobId": "y"}')
+    stale = sign("secret", int(time.time() * 1000) - 600_000, b"{}")
+    assert not verify("secret", stale, b"{}")
+
+
+def test_jobs_accepted_before_a_restart_are_queued_past_the_limit() -> None:
+    ran: list[str] = []
+    jobs = EmbeddedQueue(ran.append, workers=1, max_queued=1)
+    jobs.close()  # no worker takes anything: the queue only fills
+    jobs.submit("a")
+    with pytest.raises(LimitExceededError):
+        jobs.submit("b")
+    jobs.submit("b", over_limit=True)
+    assert jobs._jobs.qsize() == 2 and ran == []

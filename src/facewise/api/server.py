@@ -65,12 +65,13 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
     context = ServiceContext.open(
         folder, store_url=options.store_url, analyzer=analyzer, objects=objects
     )
-    context.queue = EmbeddedQueue(
-        lambda job_id: run_job(context, job_id),
+    queue = EmbeddedQueue(
+        lambda job_id: run_job(context, job_id, stopping=queue.stopping),
         options.video_workers,
         options.max_queued_jobs,
         housekeeping=lambda: delete_expired(context),
     )
+    context.queue = queue
     resumed = resume_jobs(context)
     if resumed:
         logging.getLogger("facewise.server").info("resumed %d unfinished video jobs", resumed)

@@ -33,7 +33,7 @@ def draw_video(source: Path, out: Path, marks: Sequence[Mark]) -> None:
     for mark in marks:
         by_time.setdefault(mark.timestamp_ms, []).append(mark)
     times = sorted(by_time)
-    rate = max(1, round(probe(source).frame_rate)) or 25
+    rate = round(probe(source).frame_rate) or 25  # 25 when the stream declares none
     out.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(out), mode="w") as container:
         stream = None

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class JobQueue(Protocol):
-    def submit(self, job_id: str) -> None:
-        """Run the job later; LimitExceededError when the queue is full."""
+    def submit(self, job_id: str, over_limit: bool = False) -> None:
+        """Run the job later; LimitExceededError when the queue is full (unless over_limit:
+        jobs accepted before a restart are queued whatever the limit)."""
         ...
 
     def close(self) -> None:
@@ -52,7 +53,8 @@ class EmbeddedQueue:
         self._last_housekeeping = time.monotonic()
         self._housekeeping_lock = threading.Lock()
         self._stopping = threading.Event()
-        self._jobs: queue.Queue[str] = queue.Queue(maxsize=max_queued)
+        self._max_queued = max_queued
+        self._jobs: queue.Queue[str] = queue.Queue()
         self._threads = [
             threading.Thread(target=self._work, name=f"video-job-{i}", daemon=True)
             for i in range(max(1, workers))
@@ -60,13 +62,16 @@ class EmbeddedQueue:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, job_id: str) -> None:
-        try:
-            self._jobs.put_nowait(job_id)
-        except queue.Full:
+    def submit(self, job_id: str, over_limit: bool = False) -> None:
+        if not over_limit and self._jobs.qsize() >= self._max_queued:
             raise LimitExceededError(
                 "too many video jobs are waiting; try again when some have finished"
-            ) from None
+            )
+        self._jobs.put(job_id)
+
+    def stopping(self) -> bool:
+        """Whether close() was called (a running job should stop at its next frame)."""
+        return self._stopping.is_set()
 
     def _work(self) -> None:
         while not self._stopping.is_set():
@@ -81,6 +86,7 @@ class EmbeddedQueue:
                 self._run(job_id)
             except Exception:  # a job's failure is recorded by run; never kill the worker
                 log.exception("video job %s failed unexpectedly", job_id)
+            self._maybe_housekeep()  # also under steady load, not only when idle
 
     def _maybe_housekeep(self) -> None:
         """Run the housekeeping (e.g. deleting expired results) at most once per period."""

@@ -18,6 +18,7 @@ from typing import Any
 from facewise.errors import (
     FacewiseError,
     IdempotentParameterMismatchError,
+    InvalidPaginationTokenError,
     InvalidParameterError,
     ResourceNotFoundError,
     VideoTooLargeError,
@@ -154,8 +155,8 @@ class VideoJobs(AccountService):
             raise InvalidParameterError("no job queue runs here")
         try:
             queue.submit(job.job_id)
-        except FacewiseError as error:
-            self.jobs.finish_job(job.job_id, "FAILED", f"not started: {error}", None)
+        except FacewiseError:
+            self.jobs.delete_job(job.job_id)  # never started: a retry with its token may run
             raise
         return job.job_id
 
@@ -199,7 +200,9 @@ class VideoJobs(AccountService):
         wanted = parse_limit("max_results", max_results, 1, 2**31, MAX_RESULTS)
         limit = min(wanted, MAX_RESULTS)
         after_text = decode_token(listing, next_token)
-        after = int(after_text) if after_text is not None and after_text.isdigit() else 0
+        if after_text is not None and not re.fullmatch(r"[0-9]{1,12}", after_text):
+            raise InvalidPaginationTokenError("the pagination token is not valid")
+        after = int(after_text) if after_text is not None else 0
         if job.status != "SUCCEEDED":
             return [], None
         rows = self.jobs.results(job.job_id, after, limit + 1, by_person)

@@ -59,42 +59,58 @@ class _Results:
             self.batch = []
 
 
+class _Stopped(Exception):
+    """The server is stopping: the job is left IN_PROGRESS, to run after the next start."""
+
+
 def run_job(
     context: ServiceContext,
     job_id: str,
     on_progress: Callable[[int, int], None] = lambda done_ms, total_ms: None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> None:
     """Analyse one job's video and record the outcome; never raises for a bad video.
 
-    on_progress(done_ms, total_ms) is called after each analysed frame."""
+    on_progress(done_ms, total_ms) is called after each analysed frame; when ``stopping()``
+    turns true the analysis ends there and the job stays IN_PROGRESS for the next start."""
     jobs = context.jobs
     if jobs is None:
         return
-    job = jobs.find_job(job_id)
-    if job is None or job.status != "IN_PROGRESS":
+
+    def progress(done_ms: int, total_ms: int) -> None:
+        if stopping():
+            raise _Stopped
+        on_progress(done_ms, total_ms)
+
+    try:
+        job = jobs.find_job(job_id)
+        if job is None or job.status != "IN_PROGRESS":
+            return
+        attempt = jobs.start_attempt(job_id)
+    except FacewiseError:  # the store is busy or gone: the job runs after the next start
+        log.exception("could not start video job %s", job_id)
         return
-    attempt = jobs.start_attempt(job_id)
     if attempt > MAX_ATTEMPTS:
-        jobs.finish_job(
-            job_id,
-            "FAILED",
-            f"facewise stopped {MAX_ATTEMPTS} times while analysing this video; not retried",
-            None,
-        )
+        message = f"facewise stopped {MAX_ATTEMPTS} times while analysing this video"
+        _finish(jobs, job, "FAILED", f"{message}; not retried", None)
         return
     request = json.loads(job.request)
     where = request["video"]
     try:
         if "path" in where:
-            metadata = _analyse(context, jobs, job, request, Path(where["path"]), on_progress)
+            metadata = _analyse(context, jobs, job, request, Path(where["path"]), progress)
         else:
             ref = ObjectRef(where["bucket"], where["name"], where.get("version"))
             with context.images.objects.local_file(ref) as path:
-                metadata = _analyse(context, jobs, job, request, path, on_progress)
+                metadata = _analyse(context, jobs, job, request, path, progress)
+    except _Stopped:
+        return
     except FacewiseError as error:
         _finish(jobs, job, "FAILED", str(error)[:1000], None)
         return
     except Exception:  # our bug: the job fails, the worker lives
+        if stopping():  # interpreter shutdown breaks the lanes: not the video's fault
+            return
         log.exception("video job %s failed", job_id)
         _finish(jobs, job, "FAILED", "facewise failed on this video; see its log", None)
         return
@@ -209,7 +225,7 @@ def resume_jobs(context: ServiceContext) -> int:
     resumed = 0
     for job in jobs.unfinished_jobs():
         try:
-            queue.submit(job.job_id)
+            queue.submit(job.job_id, over_limit=True)  # accepted before: not refused now
             resumed += 1
         except FacewiseError:
             jobs.finish_job(
@@ -224,7 +240,7 @@ class InlineQueue:
     def __init__(self, run: Callable[[str], None]) -> None:
         self._run = run
 
-    def submit(self, job_id: str) -> None:
+    def submit(self, job_id: str, over_limit: bool = False) -> None:
         self._run(job_id)
 
     def close(self) -> None:

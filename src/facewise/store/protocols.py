@@ -208,6 +208,10 @@ class JobStore(Protocol):
 
     def set_metadata(self, job_id: str, metadata: str) -> None: ...
 
+    def delete_job(self, job_id: str) -> None:
+        """Forget a job that never started (its token with it)."""
+        ...
+
     def add_results(self, job_id: str, results: Sequence[VideoResult]) -> None: ...
 
     def results(

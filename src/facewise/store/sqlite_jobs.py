@@ -101,9 +101,14 @@ class SqliteJobStore:
         with self.database.write() as db:
             db.execute(
                 "UPDATE video_jobs SET status = ?, status_message = ?, "
-                "metadata = coalesce(?, metadata), finished_at_ms = ? WHERE job_id = ?",
+                "metadata = coalesce(?, metadata), finished_at_ms = ? "
+                "WHERE job_id = ? AND status = 'IN_PROGRESS'",
                 (status, message, metadata, now_ms(), job_id),
             )
+
+    def delete_job(self, job_id: str) -> None:
+        with self.database.write() as db:
+            db.execute("DELETE FROM video_jobs WHERE job_id = ?", (job_id,))
 
     def set_metadata(self, job_id: str, metadata: str) -> None:
         with self.database.write() as db:
