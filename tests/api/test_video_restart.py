@@ -38,6 +38,19 @@ def _faces(client: Any, job_id: str) -> list[tuple[int, float]]:
             return items
 
 
+REF = {"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
+
+
+def _serving(folder: Path, models: Path, walks: list[Walk], ms: int, *args: str) -> ServerProcess:
+    """A server of its own whose bucket folder holds the walks as videos/long.mp4."""
+    video = encode(scene_frames(walks, ms), folder / "long.mp4")
+    server = ServerProcess(folder / "data", ["--video-workers", "1", *args])
+    bucket = server.data_dir / "buckets" / "videos"
+    bucket.mkdir(parents=True)
+    (bucket / "long.mp4").write_bytes(video.read_bytes())
+    return server.start(models_from=models)
+
+
 def _status(client: Any, job_id: str) -> str:
     return str(client.get_face_detection(JobId=job_id, MaxResults=1)["JobStatus"])
 
@@ -46,14 +59,9 @@ def test_jobs_killed_mid_run_finish_after_a_restart(
     tmp_path: Path, data_dir: Path, analyzer: FaceAnalyzer, cast: Cast
 ) -> None:
     # 96 s of people walking: several seconds of analysis, long enough to be killed midway.
-    walks = _repeated_crossings(cast, 96000)
-    video = encode(scene_frames(walks, 96000), tmp_path / "long.mp4")
-    server = ServerProcess(tmp_path / "data", ["--video-workers", "1"]).start(models_from=data_dir)
-    bucket = server.data_dir / "buckets" / "videos"
-    bucket.mkdir(parents=True)
-    (bucket / "long.mp4").write_bytes(video.read_bytes())
+    server = _serving(tmp_path, data_dir, _repeated_crossings(cast, 96000), 96000)
     client = server.client()
-    ref = {"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
+    ref = REF
     running = client.start_face_detection(Video=ref)["JobId"]
     waiting = client.start_face_detection(Video=ref, JobTag="second")["JobId"]
     time.sleep(1.0)
@@ -83,17 +91,10 @@ def test_jobs_killed_mid_run_finish_after_a_restart(
 def test_past_the_queue_start_answers_limit_exceeded(
     tmp_path: Path, data_dir: Path, cast: Cast
 ) -> None:
-    walks = crossing_walks(cast)
-    video = encode(scene_frames(walks, 60000), tmp_path / "long.mp4")
-    server = ServerProcess(
-        tmp_path / "data", ["--video-workers", "1", "--max-queued-jobs", "1"]
-    ).start(models_from=data_dir)
+    server = _serving(tmp_path, data_dir, crossing_walks(cast), 60000, "--max-queued-jobs", "1")
     try:
-        bucket = server.data_dir / "buckets" / "videos"
-        bucket.mkdir(parents=True)
-        (bucket / "long.mp4").write_bytes(video.read_bytes())
         client = server.client()
-        ref = {"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
+        ref = REF
         running = client.start_face_detection(Video=ref)["JobId"]
         time.sleep(0.5)  # the worker polls every 0.2 s: it has taken the first job
         waiting = client.start_face_detection(Video=ref, JobTag="waits")["JobId"]
@@ -110,16 +111,9 @@ def test_a_graceful_stop_leaves_a_running_job_to_the_next_start(
 ) -> None:
     """SIGTERM mid-job: the server stops at the job's next frame (it does not wait for the
     video or fail the job), and the next start finishes it."""
-    walks = _repeated_crossings(cast, 96000)
-    video = encode(scene_frames(walks, 96000), tmp_path / "long.mp4")
-    server = ServerProcess(tmp_path / "data", ["--video-workers", "1"]).start(models_from=data_dir)
-    bucket = server.data_dir / "buckets" / "videos"
-    bucket.mkdir(parents=True)
-    (bucket / "long.mp4").write_bytes(video.read_bytes())
+    server = _serving(tmp_path, data_dir, _repeated_crossings(cast, 96000), 96000)
     client = server.client()
-    job_id = client.start_face_detection(
-        Video={"S3Object": {"Bucket": "videos", "Name": "long.mp4"}}
-    )["JobId"]
+    job_id = client.start_face_detection(Video=REF)["JobId"]
     time.sleep(1.0)
     assert _status(client, job_id) == "IN_PROGRESS"
     stopped_at = time.monotonic()
