@@ -25,8 +25,8 @@ from facewise.store.records import (
     NewFace,
     StoredFace,
     UserRecord,
+    now_ms,
 )
-from facewise.store.sqlite_schema import now_ms
 
 
 @dataclass

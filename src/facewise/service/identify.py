@@ -9,7 +9,6 @@ found to the audit sink: the place where threshold floors and the audit trail be
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -17,6 +16,7 @@ from typing import Protocol, TypeVar
 
 from facewise.service.caller import Caller
 from facewise.service.options import parse_percentage
+from facewise.store.records import now_ms
 
 # Rekognition's defaults. 80 is its FaceMatchThreshold (and SimilarityThreshold and
 # UserMatchThreshold); AssociateFaces checks a face against the user's faces at 75.
@@ -116,7 +116,7 @@ def identify(
     summary = outcome(result)
     audit.record(
         IdentificationRecord(
-            time_ms=int(time.time() * 1000),
+            time_ms=now_ms(),
             caller=caller,
             kind=kind,
             collection=collection,

@@ -25,8 +25,7 @@ from collections.abc import Sequence
 from facewise.errors import InvalidParameterError, ResourceNotFoundError
 from facewise.service.scope import AccountService
 from facewise.store.protocols import JobStore
-from facewise.store.records import Topic, VideoJob
-from facewise.store.sqlite_schema import now_ms
+from facewise.store.records import Topic, VideoJob, now_ms
 
 log = logging.getLogger(__name__)
 

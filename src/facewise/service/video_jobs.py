@@ -39,8 +39,7 @@ from facewise.service.video_results import (
     VideoPerson,
 )
 from facewise.store.protocols import JobStore
-from facewise.store.records import VideoJob, VideoResult
-from facewise.store.sqlite_schema import now_ms
+from facewise.store.records import VideoJob, VideoResult, now_ms
 
 FACE_DETECTION = "face_detection"
 FACE_SEARCH = "face_search"

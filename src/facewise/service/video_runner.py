@@ -25,8 +25,7 @@ from facewise.service.search import nearest_faces
 from facewise.service.video_codec import identity_key, match_json, metadata_json
 from facewise.service.video_jobs import FACE_DETECTION, MAX_ATTEMPTS, VideoJobs
 from facewise.store.protocols import JobStore
-from facewise.store.records import CollectionRecord, VideoJob, VideoResult
-from facewise.store.sqlite_schema import now_ms
+from facewise.store.records import CollectionRecord, VideoJob, VideoResult, now_ms
 from facewise.video.analysis import FrameFace, TrackSample, analyse_video
 from facewise.video.decode import VideoMetadata
 from facewise.video.identity import Vote, decide

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
+
+
+def now_ms() -> int:
+    """Wall-clock time in milliseconds, as every ``*_ms`` time of the store is kept."""
+    return int(time.time() * 1000)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from facewise.errors import ResourceNotFoundError
-from facewise.store.records import Topic, VideoJob, VideoResult
+from facewise.store.records import Topic, VideoJob, VideoResult, now_ms
 from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_schema import now_ms
 
 _COLUMNS = (
     "job_id, account, kind, status, status_message, request, client_token, fingerprint, "

@@ -6,9 +6,8 @@ the data directory is the trust boundary (keep it readable by the service's user
 
 from __future__ import annotations
 
-from facewise.store.records import AccessKey
+from facewise.store.records import AccessKey, now_ms
 from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_schema import now_ms
 
 _COLUMNS = "access_key_id, secret, account, created_at_ms, revoked_at_ms"
 

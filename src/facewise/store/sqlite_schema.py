@@ -1,11 +1,9 @@
-"""The embedded store's SQLite schema and its shared helpers.
+"""The embedded store's SQLite schema.
 
 Row ids are AUTOINCREMENT: a deleted collection's or face's id is never reused, so a vector
 index (keyed by face row id, stored per collection row id) can never mistake a new row for
 an old one.
 """
-
-import time
 
 SCHEMA_VERSION = 2  # 2: video jobs (tables added; a version 1 file gains them on open)
 BUSY_TIMEOUT_MS = 30_000
@@ -108,8 +106,3 @@ CREATE TABLE IF NOT EXISTS access_keys (
     revoked_at_ms INTEGER
 );
 """
-
-
-def now_ms() -> int:
-    """Wall-clock time in milliseconds, as stored in created_at_ms columns."""
-    return int(time.time() * 1000)

@@ -23,9 +23,15 @@ from facewise.errors import (
     ResourceNotFoundError,
     StoreError,
 )
-from facewise.store.records import Change, CollectionRecord, NewFace, StoredFace, UserRecord
+from facewise.store.records import (
+    Change,
+    CollectionRecord,
+    NewFace,
+    StoredFace,
+    UserRecord,
+    now_ms,
+)
 from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_schema import now_ms
 from facewise.store.sqlite_users import (
     SqliteTransaction,
     read_user,

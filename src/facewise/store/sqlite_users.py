@@ -6,8 +6,7 @@ from __future__ import annotations
 import sqlite3
 
 from facewise.errors import ResourceNotFoundError
-from facewise.store.records import CollectionRecord, StoredFace, UserRecord
-from facewise.store.sqlite_schema import now_ms
+from facewise.store.records import CollectionRecord, StoredFace, UserRecord, now_ms
 
 _USER_WITH_FACE_COUNT = (
     "SELECT u.user_id, (SELECT count(*) FROM faces f WHERE f.collection_row_id = "
