@@ -14,7 +14,13 @@ import numpy as np
 from facewise.errors import InvalidParameterError
 from facewise.pipeline.analyzer import Analyzer, FaceAnalyzer
 from facewise.pipeline.quality import quality_problems
-from facewise.service.analysis import SHOWN_BY_SEARCH, EmbeddedFace, embedded_faces, project
+from facewise.service.analysis import (
+    SHOWN_BY_SEARCH,
+    EmbeddedFace,
+    embedded_faces,
+    estimates,
+    project,
+)
 from facewise.service.caller import Caller
 from facewise.service.identify import NO_AUDIT, AuditSink, Identification, Outcome, identify
 from facewise.service.images import DEFAULT_IMAGES, ImageInput, ImageSource
@@ -54,8 +60,6 @@ def detect_faces(
     gender, and smile/eyes/mouth when the 68-point model is enabled), or a list of names.
     images: where references are read from and the limits images must keep.
     """
-    from facewise.service.analysis import estimates
-
     wanted = parse_attributes(attributes)
     analyzer = analyzer or default_analyzer()
     rgb = images.rgb(image)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from facewise.errors import FacewiseError
-from facewise.service.analysis import estimates, project
+from facewise.service.analysis import SHOWN_BY_SEARCH, estimates, project
 from facewise.service.caller import Caller
 from facewise.service.context import ServiceContext
 from facewise.service.face_json import face_to_json
@@ -132,35 +132,26 @@ def _analyse(
     on_progress: Callable[[int, int], None],
 ) -> VideoMetadata:
     settings = context.video
-    if job.kind == FACE_DETECTION:
-        wanted = parse_attributes(request["attributes"])
-        results = _Results(
-            jobs, job.job_id, lambda f: face_to_json(project(f.face, wanted), f.frame_wh)
-        )
-        metadata, _ = analyse_video(
-            path,
-            context.analyzer,
-            settings.analysis,
-            settings.limits,
-            estimates(wanted),
-            on_face=results.add,
-            on_progress=on_progress,
-        )
-        results.flush()
-        return metadata
-    record = context.store.collection(job.account, request["collection"])
-    shown = frozenset(parse_attributes("DEFAULT"))
-    results = _Results(jobs, job.job_id, lambda f: face_to_json(project(f.face, shown), f.frame_wh))
+    searching = job.kind != FACE_DETECTION
+    # A search reports each face's DEFAULT attributes; its collection is checked first.
+    record = context.store.collection(job.account, request["collection"]) if searching else None
+    wanted = SHOWN_BY_SEARCH if searching else parse_attributes(request["attributes"])
+    results = _Results(
+        jobs, job.job_id, lambda f: face_to_json(project(f.face, wanted), f.frame_wh)
+    )
     metadata, samples = analyse_video(
         path,
         context.analyzer,
         settings.analysis,
         settings.limits,
-        embed=True,
+        estimates(wanted),
+        embed=searching,
         on_face=results.add,
         on_progress=on_progress,
     )
     results.flush()
+    if record is None:
+        return metadata
     persons = identify(
         context.audit,
         Caller(job.account),
