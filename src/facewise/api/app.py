@@ -147,6 +147,7 @@ class RekognitionApp:
         started = time.perf_counter()
         request_id = str(uuid.uuid4())
         headers = _headers(scope)
+        client = scope.get("client") or ("-", 0)
         path, method = scope["path"], scope["method"]
         content_type = JSON_CONTENT_TYPE
         try:
@@ -163,7 +164,9 @@ class RekognitionApp:
             else:
                 self.metrics.enter()
                 try:
-                    outcome = await self._rekognition(scope, receive, headers, request_id)
+                    outcome = await self._rekognition(
+                        scope, receive, headers, request_id, client[0]
+                    )
                 finally:
                     self.metrics.leave()
         except errors.AwsError as error:
@@ -186,7 +189,6 @@ class RekognitionApp:
         )
         elapsed_ms = (time.perf_counter() - started) * 1000
         self.metrics.observe(outcome.operation, outcome.status, elapsed_ms)
-        client = scope.get("client") or ("-", 0)
         access_log.info(
             "%s %s %s %s %d %.1fms %s",
             client[0],
@@ -199,7 +201,12 @@ class RekognitionApp:
         )
 
     async def _rekognition(
-        self, scope: Scope, receive: Receive, headers: dict[str, str], request_id: str
+        self,
+        scope: Scope,
+        receive: Receive,
+        headers: dict[str, str],
+        request_id: str,
+        source: str,
     ) -> _Outcome:
         name = _target(headers)
         analyses_images = name in IMAGE_OPERATIONS
@@ -216,8 +223,7 @@ class RekognitionApp:
                 headers=headers,
                 body=body,
             )
-            client = scope.get("client") or ("-", 0)
-            return await pool.run(lambda: self._process(name, request, request_id, client[0]))
+            return await pool.run(lambda: self._process(name, request, request_id, source))
 
     async def _read_body(self, receive: Receive, headers: dict[str, str], limit: int) -> bytes:
         declared = headers.get("content-length", "")

@@ -48,10 +48,10 @@ def image_files(paths: list[Path]) -> Iterator[tuple[Path, Path]]:
 
 
 def _progress(done: int, total: int, name: str, note: str) -> None:
-    width = 30
-    filled = int(width * done / max(total, 1))
-    bar = "#" * filled + "." * (width - filled)
-    print(f"\r[{bar}] {done}/{total} {note:<12} {name[:40]:<40}", end="", file=sys.stderr)
+    from facewise.cli.render import progress_bar
+
+    bar = progress_bar(done, total)
+    print(f"\r{bar} {done}/{total} {note:<12} {name[:40]:<40}", end="", file=sys.stderr)
 
 
 def _collections(args: argparse.Namespace) -> int:

@@ -64,3 +64,9 @@ def compare_table(result: CompareFacesResult, threshold: float) -> str:
     for face in result.unmatched:
         lines.append(f"  no match                   at {_box_text(face.box_xyxy)}")
     return "\n".join(lines)
+
+
+def progress_bar(done: float, total: float, width: int = 30) -> str:
+    """``[####......]``: how much of ``total`` is done (clipped to full)."""
+    filled = int(width * min(done, total) / max(total, 1))
+    return f"[{'#' * filled}{'.' * (width - filled)}]"

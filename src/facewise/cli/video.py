@@ -17,14 +17,10 @@ def _bar(quiet: bool) -> Callable[[int, int], None]:
     def show(done_ms: int, total_ms: int) -> None:
         if quiet:
             return
-        width = 30
-        filled = int(width * min(done_ms, total_ms) / max(total_ms, 1))
-        print(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done_ms / 1000:7.1f} / "
-            f"{total_ms / 1000:.1f} s",
-            end="",
-            file=sys.stderr,
-        )
+        from facewise.cli.render import progress_bar
+
+        bar = progress_bar(done_ms, total_ms)
+        print(f"\r{bar} {done_ms / 1000:7.1f} / {total_ms / 1000:.1f} s", end="", file=sys.stderr)
 
     return show
 
