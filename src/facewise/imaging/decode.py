@@ -18,7 +18,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from facewise.errors import ImageTooLargeError, InvalidImageFormatError, InvalidParameterError
 
-__all__ = ["DEFAULT_LIMITS", "ImageLimits", "decode_image", "load_image"]
+__all__ = ["DEFAULT_LIMITS", "ImageLimits", "decode_image", "load_image", "require_positive_ints"]
 
 _PILLOW_FORMATS = ("JPEG", "PNG")  # the only decoders hostile bytes ever reach
 _JPEG_FORMATS = frozenset({"JPEG", "MPO"})  # MPO: a multi-picture JPEG (phone cameras)
@@ -33,6 +33,16 @@ _MAGIC = (
     (b"MM\x00*", "TIFF"),
     (b"%PDF", "PDF"),
 )
+
+
+def require_positive_ints(settings: object, *names: str) -> None:
+    """InvalidParameterError unless each named field of a settings object is an int >= 1."""
+    for name in names:
+        value = getattr(settings, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise InvalidParameterError(
+                f"{type(settings).__name__}.{name} must be a positive int, got {value!r}"
+            )
 
 
 @dataclass(frozen=True)
@@ -54,12 +64,7 @@ class ImageLimits:
     2 x PIL.Image.MAX_IMAGE_PIXELS (about 179 M), so raising it past that has no effect."""
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "min_side_px", "max_pixels"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(
-                    f"ImageLimits.{name} must be a positive int, got {value!r}"
-                )
+        require_positive_ints(self, "max_bytes", "min_side_px", "max_pixels")
         if self.min_side_px**2 > self.max_pixels:
             raise InvalidParameterError(
                 f"ImageLimits.max_pixels ({self.max_pixels:,}) must be at least "

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from facewise.errors import InvalidParameterError, VideoError, VideoTooLargeError
+from facewise.imaging.decode import require_positive_ints
 
 GIB = 1024**3
 
@@ -33,12 +34,7 @@ class VideoLimits:
     max_side_px: int = 7680
 
     def __post_init__(self) -> None:
-        for name in ("max_bytes", "max_duration_ms", "max_side_px"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidParameterError(
-                    f"VideoLimits.{name} must be a positive int, got {value!r}"
-                )
+        require_positive_ints(self, "max_bytes", "max_duration_ms", "max_side_px")
 
 
 DEFAULT_VIDEO_LIMITS = VideoLimits()
