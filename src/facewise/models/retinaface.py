@@ -98,6 +98,17 @@ def non_max_suppression(boxes_xyxy: np.ndarray, scores: np.ndarray, iou: float) 
     return np.asarray(keep, dtype=np.int64)
 
 
+def working_scale(config: DetectorConfig, width: int, height: int) -> float:
+    """How much a photo of this size is shrunk for detection (1.0 = not at all; never
+    enlarged)."""
+    long_side = max(width, height)
+    for_min_face = RELIABLE_FACE_PX / config.min_face_px
+    # Faces cut by the frame or turned away need more pixels than whole ones of the same
+    # box size, so small photos are never shrunk below MIN_WORKING_SIDE_PX.
+    floor = min(1.0, MIN_WORKING_SIDE_PX / long_side)
+    return min(1.0, max(for_min_face, floor), config.max_side_px / long_side)
+
+
 class RetinaFaceDetector:
     """Finds faces and their five landmarks in an RGB image."""
 
@@ -145,12 +156,7 @@ class RetinaFaceDetector:
 
     def working_scale(self, width: int, height: int) -> float:
         """How much the photo is shrunk for detection (1.0 = not at all; never enlarged)."""
-        long_side = max(width, height)
-        for_min_face = RELIABLE_FACE_PX / self.config.min_face_px
-        # Faces cut by the frame or turned away need more pixels than whole ones of the same
-        # box size, so small photos are never shrunk below MIN_WORKING_SIDE_PX.
-        floor = min(1.0, MIN_WORKING_SIDE_PX / long_side)
-        return min(1.0, max(for_min_face, floor), self.config.max_side_px / long_side)
+        return working_scale(self.config, width, height)
 
     def _run(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         height, width = rgb.shape[:2]

@@ -6,14 +6,16 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TypeVar
 
+import cv2
 import numpy as np
 
-from facewise.models.retinaface import DetectorConfig
+from facewise.models.retinaface import RELIABLE_FACE_PX, DetectorConfig, working_scale
 from facewise.pipeline.analyzer import Analyzer
-from facewise.types import Attribute, FaceAnalysis
+from facewise.types import Attribute, FaceAnalysis, FaceDetection
 from facewise.video.decode import (
     DEFAULT_VIDEO_LIMITS,
     SampledFrame,
@@ -23,6 +25,7 @@ from facewise.video.decode import (
     sample_frames,
 )
 from facewise.video.identity import IdentityRule, frame_weight
+from facewise.video.regions import Box, RegionConfig, face_regions, motion_boxes, motion_image
 from facewise.video.tracking import FaceTracker, SceneCuts, TrackerConfig
 
 # Frames are searched at most 640 px wide (detection cost grows with the area: faces from
@@ -31,6 +34,8 @@ from facewise.video.tracking import FaceTracker, SceneCuts, TrackerConfig
 # without the border photos get (a face cut by the frame edge is rarely worth naming, and
 # the border costs 40% more pixels).
 VIDEO_DETECTOR = DetectorConfig(max_side_px=640, border_fraction=0.0)
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,7 +47,8 @@ class VideoAnalysisConfig:
         are embedded and searched; more makes a track's identity surer and costs an
         embedding (~5 ms) each. max_faces_per_frame: largest faces analysed per frame.
     detector: how frames are searched for faces (VIDEO_DETECTOR below); landmarks, quality
-        and descriptors still come from the full frame.
+        and descriptors still come from the full frame. regions: which parts of each frame
+        are searched (where it changed and where faces were; see regions.py).
     detection_lanes: frames searched for faces at once, each on one thread, while the
         previous ones are tracked and embedded (default 2, for 2 cores). 1 detects one
         frame at a time on every core: lower latency per frame, fewer frames a second.
@@ -53,6 +59,7 @@ class VideoAnalysisConfig:
     detection_lanes: int = 2
     embeddings_per_track: int = 3
     max_faces_per_frame: int = 100
+    regions: RegionConfig = field(default_factory=RegionConfig)
     tracker: TrackerConfig = field(default_factory=TrackerConfig)
     identity: IdentityRule = field(default_factory=IdentityRule)
 
@@ -112,6 +119,29 @@ def analyse_video(
     return metadata, {track: kept.samples for track, kept in best.items() if kept.samples}
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A sampled frame with its working-size copy (what detection searches) and the small
+    grey copy motion is looked for in."""
+
+    frame: SampledFrame
+    scale_xy: tuple[float, float]  # working pixels per frame pixel
+    working: np.ndarray
+    motion: np.ndarray
+
+
+def _prepared(frames: Iterator[SampledFrame], detector: DetectorConfig) -> Iterator[_Prepared]:
+    for frame in frames:
+        height, width = frame.rgb.shape[:2]
+        scale = working_scale(detector, width, height)
+        working = frame.rgb
+        if scale < 1.0:
+            size_wh = (max(1, round(width * scale)), max(1, round(height * scale)))
+            working = cv2.resize(frame.rgb, size_wh, interpolation=cv2.INTER_AREA)
+        scale_xy = (working.shape[1] / width, working.shape[0] / height)
+        yield _Prepared(frame, scale_xy, working, motion_image(working))
+
+
 def _analysed(
     path: Path | str,
     analyzer: Analyzer,
@@ -120,40 +150,85 @@ def _analysed(
     attributes: frozenset[Attribute],
 ) -> Iterator[tuple[SampledFrame, list[FaceAnalysis]]]:
     """Sampled frames in order, each with its faces (detected, landmarks, pose, quality),
-    ``detection_lanes`` frames at a time (a few ahead, never more: memory stays bounded)."""
+    ``detection_lanes`` frames at a time (a few ahead, never more: memory stays bounded).
+
+    Frame n is searched where it differs from frame n - lanes, whose faces are known by
+    then, and where those faces were (see regions.py); the whole frame when that is most of
+    it, every ``regions.full_frame_every`` frames, and while no earlier frame is known."""
     lanes = max(1, config.detection_lanes)
     threads = 1 if lanes > 1 else None
+    # The working copy is already at the detector's scale: search it as it is.
+    at_scale = replace(config.detector, min_face_px=RELIABLE_FACE_PX, max_side_px=8192)
 
-    def faces_of(rgb: np.ndarray) -> list[FaceAnalysis]:
-        found = analyzer.detect(rgb, config.detector, threads)[: config.max_faces_per_frame]
-        return analyzer.analyze(rgb, found, attributes)
+    def faces_of(item: _Prepared, regions: list[Box] | None) -> list[FaceAnalysis]:
+        found: list[FaceDetection] = []
+        for x1, y1, x2, y2 in regions or [(0, 0, item.working.shape[1], item.working.shape[0])]:
+            crop = item.working[y1:y2, x1:x2]
+            found += [
+                _moved(d, (x1, y1), item.scale_xy) for d in analyzer.detect(crop, at_scale, threads)
+            ]
+        found.sort(key=lambda d: -d.area_px)
+        return analyzer.analyze(item.frame.rgb, found[: config.max_faces_per_frame], attributes)
 
-    ahead: deque[tuple[SampledFrame, Future[list[FaceAnalysis]]]] = deque()
+    def regions_for(
+        item: _Prepared, reference: _Prepared, faces: list[FaceAnalysis]
+    ) -> list[Box] | None:
+        if not config.regions.enabled or item.frame.number % config.regions.full_frame_every == 0:
+            return None
+        sx, sy = item.scale_xy
+        known = [
+            (x1 * sx, y1 * sy, x2 * sx, y2 * sy) for x1, y1, x2, y2 in (f.box_xyxy for f in faces)
+        ]
+        moved = motion_boxes(reference.motion, item.motion, config.regions.motion_threshold)
+        size_wh = (item.working.shape[1], item.working.shape[0])
+        return face_regions(
+            size_wh, moved, size_wh[0] / item.motion.shape[1], known, config.regions
+        )
+
+    ahead: deque[tuple[_Prepared, Future[list[FaceAnalysis]]]] = deque()
     with ThreadPoolExecutor(lanes, thread_name_prefix="detect") as pool:
         try:
-            for frame in _prefetched(sample_frames(path, config.rate_fps, limits), 2 * lanes):
-                ahead.append((frame, pool.submit(faces_of, frame.rgb)))
+            prepared = _prepared(sample_frames(path, config.rate_fps, limits), config.detector)
+            for item in _prefetched(prepared, 2 * lanes):
+                regions = None
+                if len(ahead) >= lanes:
+                    reference, known = ahead[-lanes]
+                    regions = regions_for(item, reference, known.result())
+                ahead.append((item, pool.submit(faces_of, item, regions)))
                 if len(ahead) > 2 * lanes:
                     done, future = ahead.popleft()
-                    yield done, future.result()
+                    yield done.frame, future.result()
             while ahead:
                 done, future = ahead.popleft()
-                yield done, future.result()
+                yield done.frame, future.result()
         finally:
             for _, future in ahead:
                 future.cancel()
 
 
-def _prefetched(frames: Iterator[SampledFrame], depth: int) -> Iterator[SampledFrame]:
+def _moved(
+    detection: FaceDetection, offset_xy: tuple[int, int], scale_xy: tuple[float, float]
+) -> FaceDetection:
+    """A detection in a crop of the working copy, in the frame's own pixels."""
+    (dx, dy), (sx, sy) = offset_xy, scale_xy
+    x1, y1, x2, y2 = detection.box_xyxy
+    return FaceDetection(
+        box_xyxy=((x1 + dx) / sx, (y1 + dy) / sy, (x2 + dx) / sx, (y2 + dy) / sy),
+        score=detection.score,
+        landmarks_xy=tuple(((x + dx) / sx, (y + dy) / sy) for x, y in detection.landmarks_xy),
+    )
+
+
+def _prefetched(frames: Iterator[T], depth: int) -> Iterator[T]:
     """The frames, decoded by a thread of their own up to ``depth`` ahead (decoding then
     overlaps with analysis); an error while decoding is raised here, in order."""
     import queue
     import threading
 
-    ready: queue.Queue[SampledFrame | BaseException | None] = queue.Queue(maxsize=depth)
+    ready: queue.Queue[T | BaseException | None] = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def offer(item: SampledFrame | BaseException | None) -> bool:
+    def offer(item: T | BaseException | None) -> bool:
         """Queue the item unless the reader has gone; False once it has."""
         while not stop.is_set():
             try:
