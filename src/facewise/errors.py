@@ -8,11 +8,13 @@
     ├── InvalidPaginationTokenError  a NextToken that facewise did not issue for this listing
     ├── ResourceNotFoundError     no such collection, user or face
     ├── ResourceAlreadyExistsError  a collection of that name exists
+    ├── ResourceInUseError        a stream processor, camera or data stream is in use or exists
     ├── ConflictError             the request clashes with the current state (e.g. a user's faces)
     ├── IdempotentParameterMismatchError  a ClientRequestToken reused with other parameters
     ├── VideoError                the video cannot be decoded (not a video, corrupt, empty)
     │   └── VideoTooLargeError    past the video limits (size, duration, resolution)
     ├── LimitExceededError        too many jobs are waiting already
+    ├── ExpiredIteratorError      a data stream's shard iterator is too old
     ├── ModelError                a model file is missing or fails its checksum (our fault)
     └── StoreError                the store is damaged or unusable (our fault)
 
@@ -68,6 +70,15 @@ class ResourceNotFoundError(FacewiseError, LookupError):
 
 class ResourceAlreadyExistsError(FacewiseError):
     """A collection with that name already exists."""
+
+
+class ResourceInUseError(FacewiseError):
+    """The resource exists already, is being used by another, or is not in a state that
+    allows the request (a running stream processor cannot be deleted)."""
+
+
+class ExpiredIteratorError(FacewiseError):
+    """A shard iterator older than its lifetime (Kinesis': 5 minutes)."""
 
 
 class ConflictError(FacewiseError):

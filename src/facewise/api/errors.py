@@ -51,6 +51,7 @@ InvalidS3Object = _error("InvalidS3ObjectException", 400)
 InvalidPaginationToken = _error("InvalidPaginationTokenException", 400)
 ResourceNotFound = _error("ResourceNotFoundException", 400)
 ResourceAlreadyExists = _error("ResourceAlreadyExistsException", 400)
+ResourceInUse = _error("ResourceInUseException", 400)
 Conflict = _error("ConflictException", 400)
 IdempotentParameterMismatch = _error("IdempotentParameterMismatchException", 400)
 ServiceQuotaExceeded = _error("ServiceQuotaExceededException", 400)
@@ -68,6 +69,7 @@ CORE_ERRORS: dict[type[core.FacewiseError], type[AwsError]] = {
     core.InvalidPaginationTokenError: InvalidPaginationToken,
     core.ResourceNotFoundError: ResourceNotFound,
     core.ResourceAlreadyExistsError: ResourceAlreadyExists,
+    core.ResourceInUseError: ResourceInUse,
     core.ConflictError: Conflict,
     core.IdempotentParameterMismatchError: IdempotentParameterMismatch,
     core.VideoTooLargeError: VideoTooLarge,

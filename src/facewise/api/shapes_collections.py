@@ -18,8 +18,8 @@ from facewise.service.results import (
 from facewise.store.records import CollectionRecord, StoredFace, UserRecord
 
 
-def collection_arn(region: str, record: CollectionRecord) -> str:
-    return f"arn:aws:rekognition:{region}:{record.account}:collection/{record.name}"
+def collection_arn(region: str, account_id: str, record: CollectionRecord) -> str:
+    return f"arn:aws:rekognition:{region}:{account_id}:collection/{record.name}"
 
 
 def _reasons(reasons: tuple[str, ...]) -> list[str]:
@@ -47,20 +47,20 @@ def _user(user: UserRecord) -> Json:
     return {"UserId": user.user_id, "UserStatus": user.status.upper()}
 
 
-def create_collection_response(record: CollectionRecord, region: str) -> Json:
+def create_collection_response(record: CollectionRecord, region: str, account_id: str) -> Json:
     return {
         "StatusCode": 200,
-        "CollectionArn": collection_arn(region, record),
+        "CollectionArn": collection_arn(region, account_id, record),
         "FaceModelVersion": record.face_model_version,
     }
 
 
-def describe_collection_response(info: CollectionInfo, region: str) -> Json:
+def describe_collection_response(info: CollectionInfo, region: str, account_id: str) -> Json:
     return {
         "FaceCount": info.face_count,
         "UserCount": info.user_count,
         "FaceModelVersion": info.record.face_model_version,
-        "CollectionARN": collection_arn(region, info.record),
+        "CollectionARN": collection_arn(region, account_id, info.record),
         "CreationTimestamp": info.record.created_at_ms / 1000.0,
     }
 

@@ -17,11 +17,13 @@ from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
 from facewise.pipeline.analyzer import Analyzer, AnalyzerConfig, FaceAnalyzer
 from facewise.service.identify import NO_AUDIT, AuditSink
 from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
+from facewise.errors import StoreError
 from facewise.service.job_queue import JobQueue
+from facewise.service.live_settings import LiveSettings, ProcessorRunner
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.store.backends import chosen_store_url, open_store
 from facewise.store.indexes import CollectionIndexes
-from facewise.store.protocols import FaceStore, JobStore, KeyStore
+from facewise.store.protocols import FaceStore, JobStore, KeyStore, StreamStore
 from facewise.video.analysis import VideoAnalysisConfig
 from facewise.video.decode import DEFAULT_VIDEO_LIMITS, VideoLimits
 
@@ -59,6 +61,9 @@ class ServiceContext:
     jobs: JobStore | None = None  # stored-video jobs; None where no job runs
     queue: JobQueue | None = None  # where video jobs are run (set by the server)
     video: VideoSettings = field(default_factory=VideoSettings)
+    streams: StreamStore | None = None  # cameras, data streams, stream processors
+    live: ProcessorRunner | None = None  # where stream processors run (set by the server)
+    live_settings: LiveSettings = field(default_factory=LiveSettings)
     closer: Callable[[], None] = _nothing
 
     @classmethod
@@ -88,11 +93,24 @@ class ServiceContext:
             analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
             images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),
             jobs=opened.jobs,
+            streams=opened.streams,
             closer=opened.close,
         )
 
+    def stream_store(self) -> StreamStore:
+        """The store of cameras, data streams and stream processors."""
+        if self.streams is None:
+            raise StoreError("this store keeps no streams")
+        return self.streams
+
+    def account_id(self, account: str) -> str:
+        """The account's 12-digit id (as ARNs show it); 000000000000 with no stream store."""
+        return self.streams.account_id(account) if self.streams is not None else "0" * 12
+
     def close(self) -> None:
-        """Stop the job queue, snapshot open indexes and close the store."""
+        """Stop stream processors and the job queue, snapshot open indexes, close the store."""
+        if self.live is not None:
+            self.live.close()
         if self.queue is not None:
             self.queue.close()
         self.indexes.save_all()

@@ -34,6 +34,7 @@ class Identification(StrEnum):
     SEARCH_USERS_BY_IMAGE = "search_users_by_image"
     ASSOCIATE_FACES = "associate_faces"
     VIDEO_FACE_SEARCH = "video_face_search"
+    STREAM_FACE_SEARCH = "stream_face_search"
 
 
 DEFAULT_THRESHOLDS: dict[Identification, float] = {

@@ -15,11 +15,12 @@ from urllib.parse import unquote, urlsplit
 from facewise.errors import InvalidParameterError
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.settings import store_url
-from facewise.store.protocols import FaceStore, JobStore, KeyStore
+from facewise.store.protocols import FaceStore, JobStore, KeyStore, StreamStore
 from facewise.store.sqlite_db import SqliteDatabase
 from facewise.store.sqlite_jobs import SqliteJobStore
 from facewise.store.sqlite_keys import SqliteKeyStore
 from facewise.store.sqlite_store import SqliteFaceStore
+from facewise.store.sqlite_streams import SqliteStreamStore
 
 DATABASE_FILE = "facewise.sqlite3"
 INDEX_FOLDER = "indexes"
@@ -38,6 +39,7 @@ class OpenedStore:
     faces: FaceStore
     access_keys: KeyStore
     jobs: JobStore
+    streams: StreamStore
     index_folder: Path
     closer: Callable[[], None]
 
@@ -97,6 +99,7 @@ def open_store(url: str) -> OpenedStore:
             faces=SqliteFaceStore(database),
             access_keys=SqliteKeyStore(database),
             jobs=SqliteJobStore(database),
+            streams=SqliteStreamStore(database),
             index_folder=_index_folder(path),
             closer=database.close,
         )

@@ -18,10 +18,14 @@ import numpy as np
 
 from facewise.store.records import (
     AccessKey,
+    Camera,
     Change,
     CollectionRecord,
+    DataStream,
     NewFace,
     StoredFace,
+    StreamProcessorRecord,
+    StreamRecord,
     Topic,
     UserRecord,
     VideoJob,
@@ -240,3 +244,79 @@ class JobStore(Protocol):
     def topics(self, account: str | None = None) -> list[Topic]: ...
 
     def delete_topic(self, account: str, name: str) -> bool: ...
+
+
+class StreamStore(Protocol):
+    """What live streams keep: accounts' 12-digit ids (every ARN carries one), cameras, data
+    streams with their records, and stream processors."""
+
+    def account_id(self, account: str) -> str:
+        """The account's 12-digit id, given on first use and kept."""
+        ...
+
+    def account_named_by(self, account_id: str) -> str | None: ...
+
+    def add_camera(self, camera: Camera) -> Camera:
+        """Add or replace a camera."""
+        ...
+
+    def camera(self, account: str, name: str) -> Camera: ...
+
+    def cameras(self, account: str) -> list[Camera]: ...
+
+    def remove_camera(self, account: str, name: str) -> None:
+        """ResourceInUseError while a stream processor reads it."""
+        ...
+
+    def create_data_stream(
+        self, account: str, name: str, retention_ms: int, sinks: str
+    ) -> DataStream: ...
+
+    def data_stream(self, account: str, name: str) -> DataStream: ...
+
+    def data_streams(self, account: str) -> list[DataStream]: ...
+
+    def update_data_stream(self, stream: DataStream) -> None: ...
+
+    def delete_data_stream(self, account: str, name: str) -> None:
+        """ResourceInUseError while a stream processor writes to it."""
+        ...
+
+    def append_record(self, stream_row_id: int, partition_key: str, data: bytes) -> StreamRecord:
+        """Append a record; its sequence number is one more than the newest."""
+        ...
+
+    def records(self, stream_row_id: int, from_seq: int, limit: int) -> list[StreamRecord]:
+        """Up to ``limit`` records from sequence number ``from_seq`` on, oldest first."""
+        ...
+
+    def record_bounds(self, stream_row_id: int) -> tuple[int, int]: ...
+
+    def first_seq_at(self, stream_row_id: int, time_ms: int) -> int | None: ...
+
+    def trim_records(self, stream_row_id: int, before_ms: int) -> int: ...
+
+    def create_processor(self, processor: StreamProcessorRecord) -> None:
+        """ResourceInUseError when the name is taken."""
+        ...
+
+    def processor(self, account: str, name: str) -> StreamProcessorRecord: ...
+
+    def processors(self, account: str | None = None) -> list[StreamProcessorRecord]: ...
+
+    def save_processor(self, processor: StreamProcessorRecord) -> None: ...
+
+    def update_processor(self, account: str, name: str, settings: str, tags: str) -> None:
+        """Change only the settings and tags (the status is the runner's)."""
+        ...
+
+    def set_processor_status(
+        self,
+        account: str,
+        name: str,
+        status: str,
+        message: str | None,
+        only_if: tuple[str, ...] = (),
+    ) -> bool: ...
+
+    def delete_processor(self, account: str, name: str) -> None: ...

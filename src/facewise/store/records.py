@@ -124,3 +124,57 @@ class Topic:
     url: str
     secret: str = field(repr=False)
     created_at_ms: int = 0
+
+
+@dataclass(frozen=True)
+class Camera:
+    """A live source a stream processor reads: rtsp://, http(s):// (MJPEG or HLS), or a
+    file (``loop``: start it again at its end, as a camera that never stops)."""
+
+    account: str
+    name: str
+    url: str
+    loop: bool
+    created_at_ms: int
+
+
+@dataclass(frozen=True)
+class DataStream:
+    """Where stream processors write their match records (one shard), and where else each
+    record is forwarded (``sinks``: JSON text, see service/data_streams.py)."""
+
+    row_id: int
+    account: str
+    name: str
+    created_at_ms: int
+    retention_ms: int
+    sinks: str
+
+
+@dataclass(frozen=True)
+class StreamRecord:
+    """One record of a data stream: its sequence number (from 1), arrival time and bytes."""
+
+    seq: int
+    arrival_ms: int
+    partition_key: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class StreamProcessorRecord:
+    """A stream processor: which camera it watches, which collection it searches, where it
+    writes, and where it stands. ``settings``: JSON text written by the service."""
+
+    account: str
+    name: str
+    camera: str
+    data_stream: str
+    collection: str
+    settings: str
+    tags: str
+    status: str  # STOPPED, STARTING, RUNNING, FAILED, STOPPING or UPDATING
+    status_message: str | None
+    created_at_ms: int
+    updated_at_ms: int
+    session_id: str | None = None

@@ -5,7 +5,8 @@ index (keyed by face row id, stored per collection row id) can never mistake a n
 an old one.
 """
 
-SCHEMA_VERSION = 2  # 2: video jobs (tables added; a version 1 file gains them on open)
+SCHEMA_VERSION = 3  # 2: video jobs; 3: accounts, cameras, data streams, stream processors
+# (each version only adds tables: an older file gains them on open)
 BUSY_TIMEOUT_MS = 30_000
 DESCRIPTOR_BYTES = 128 * 4
 
@@ -104,5 +105,51 @@ CREATE TABLE IF NOT EXISTS access_keys (
     account TEXT NOT NULL,
     created_at_ms INTEGER NOT NULL,
     revoked_at_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS accounts (
+    name TEXT PRIMARY KEY,
+    account_id TEXT NOT NULL UNIQUE CHECK (length(account_id) = 12),
+    created_at_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cameras (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    url TEXT NOT NULL,
+    loop INTEGER NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (account, name)
+);
+CREATE TABLE IF NOT EXISTS data_streams (
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    retention_ms INTEGER NOT NULL,
+    sinks TEXT NOT NULL,
+    UNIQUE (account, name)
+);
+CREATE TABLE IF NOT EXISTS stream_records (
+    stream_row_id INTEGER NOT NULL REFERENCES data_streams(row_id) ON DELETE CASCADE,
+    seq INTEGER NOT NULL,
+    arrival_ms INTEGER NOT NULL,
+    partition_key TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (stream_row_id, seq)
+);
+CREATE INDEX IF NOT EXISTS stream_records_by_time ON stream_records (stream_row_id, arrival_ms);
+CREATE TABLE IF NOT EXISTS stream_processors (
+    account TEXT NOT NULL,
+    name TEXT NOT NULL,
+    camera TEXT NOT NULL,
+    data_stream TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    settings TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    status TEXT NOT NULL,
+    status_message TEXT,
+    created_at_ms INTEGER NOT NULL,
+    updated_at_ms INTEGER NOT NULL,
+    session_id TEXT,
+    PRIMARY KEY (account, name)
 );
 """

@@ -84,7 +84,9 @@ class TrackSample:
 
 
 @dataclass
-class _Best:
+class BestFrames:
+    """A track's embedded frames so far, and how many embeddings it has cost."""
+
     samples: list[TrackSample] = field(default_factory=list)
     tries: int = 0
 
@@ -104,7 +106,7 @@ def analyse_video(
     metadata = probe(path, limits)
     tracker = FaceTracker(config.rate_fps, config.tracker)
     cuts = SceneCuts(config.tracker.scene_cut)
-    best: dict[int, _Best] = {}
+    best: dict[int, BestFrames] = {}
     for frame, faces in _analysed(path, analyzer, config, limits, attributes):
         rgb = frame.rgb
         if cuts.is_cut(rgb):
@@ -114,13 +116,13 @@ def analyse_video(
         for face, track in zip(faces, tracks, strict=True):
             on_face(FrameFace(frame.timestamp_ms, track, face, frame_wh))
             if embed:
-                _maybe_embed(analyzer, rgb, face, track, frame.timestamp_ms, best, config)
+                embed_if_among_best(analyzer, rgb, face, track, frame.timestamp_ms, best, config)
         on_progress(frame.timestamp_ms, metadata.duration_ms)
     return metadata, {track: kept.samples for track, kept in best.items() if kept.samples}
 
 
 @dataclass(frozen=True)
-class _Prepared:
+class PreparedFrame:
     """A sampled frame with its working-size copy (what detection searches) and the small
     grey copy motion is looked for in."""
 
@@ -130,16 +132,69 @@ class _Prepared:
     motion: np.ndarray
 
 
-def _prepared(frames: Iterator[SampledFrame], detector: DetectorConfig) -> Iterator[_Prepared]:
-    for frame in frames:
+class FrameSearcher:
+    """Finds the faces of sampled frames, searching each where it changed since a frame
+    whose faces are known and where those faces were (see regions.py), or whole.
+
+    threads: onnxruntime threads per detection (1 lets several frames be searched at once,
+        one per core; None uses every core for one frame)."""
+
+    def __init__(
+        self,
+        analyzer: Analyzer,
+        config: VideoAnalysisConfig,
+        attributes: frozenset[Attribute] = frozenset(),
+        threads: int | None = None,
+    ) -> None:
+        self.analyzer, self.config, self.attributes, self.threads = (
+            analyzer,
+            config,
+            attributes,
+            threads,
+        )
+        # The working copy is already at the detector's scale: search it as it is.
+        self._at_scale = replace(config.detector, min_face_px=RELIABLE_FACE_PX, max_side_px=8192)
+
+    def prepare(self, frame: SampledFrame) -> PreparedFrame:
         height, width = frame.rgb.shape[:2]
-        scale = working_scale(detector, width, height)
+        scale = working_scale(self.config.detector, width, height)
         working = frame.rgb
         if scale < 1.0:
             size_wh = (max(1, round(width * scale)), max(1, round(height * scale)))
             working = cv2.resize(frame.rgb, size_wh, interpolation=cv2.INTER_AREA)
         scale_xy = (working.shape[1] / width, working.shape[0] / height)
-        yield _Prepared(frame, scale_xy, working, motion_image(working))
+        return PreparedFrame(frame, scale_xy, working, motion_image(working))
+
+    def motion(self, item: PreparedFrame, reference: PreparedFrame) -> list[Box]:
+        """Where the frame changed since the reference (in the small motion images' pixels)."""
+        return motion_boxes(reference.motion, item.motion, self.config.regions.motion_threshold)
+
+    def regions(
+        self, item: PreparedFrame, reference: PreparedFrame, faces: list[FaceAnalysis]
+    ) -> list[Box] | None:
+        """Where to search the frame, given a reference frame and its faces; None: whole."""
+        config = self.config.regions
+        if not config.enabled or item.frame.number % config.full_frame_every == 0:
+            return None
+        sx, sy = item.scale_xy
+        known = [
+            (x1 * sx, y1 * sy, x2 * sx, y2 * sy) for x1, y1, x2, y2 in (f.box_xyxy for f in faces)
+        ]
+        size_wh = (item.working.shape[1], item.working.shape[0])
+        moved = self.motion(item, reference)
+        return face_regions(size_wh, moved, size_wh[0] / item.motion.shape[1], known, config)
+
+    def faces(self, item: PreparedFrame, regions: list[Box] | None) -> list[FaceAnalysis]:
+        """The frame's faces (landmarks, pose, quality), searched in ``regions`` or whole."""
+        found: list[FaceDetection] = []
+        whole = [(0, 0, item.working.shape[1], item.working.shape[0])]
+        for x1, y1, x2, y2 in regions if regions is not None else whole:
+            crop = item.working[y1:y2, x1:x2]
+            detected = self.analyzer.detect(crop, self._at_scale, self.threads)
+            found += [_moved(d, (x1, y1), item.scale_xy) for d in detected]
+        found.sort(key=lambda d: -d.area_px)
+        kept = found[: self.config.max_faces_per_frame]
+        return self.analyzer.analyze(item.frame.rgb, kept, self.attributes)
 
 
 def _analysed(
@@ -156,45 +211,17 @@ def _analysed(
     then, and where those faces were (see regions.py); the whole frame when that is most of
     it, every ``regions.full_frame_every`` frames, and while no earlier frame is known."""
     lanes = max(1, config.detection_lanes)
-    threads = 1 if lanes > 1 else None
-    # The working copy is already at the detector's scale: search it as it is.
-    at_scale = replace(config.detector, min_face_px=RELIABLE_FACE_PX, max_side_px=8192)
-
-    def faces_of(item: _Prepared, regions: list[Box] | None) -> list[FaceAnalysis]:
-        found: list[FaceDetection] = []
-        for x1, y1, x2, y2 in regions or [(0, 0, item.working.shape[1], item.working.shape[0])]:
-            crop = item.working[y1:y2, x1:x2]
-            found += [
-                _moved(d, (x1, y1), item.scale_xy) for d in analyzer.detect(crop, at_scale, threads)
-            ]
-        found.sort(key=lambda d: -d.area_px)
-        return analyzer.analyze(item.frame.rgb, found[: config.max_faces_per_frame], attributes)
-
-    def regions_for(
-        item: _Prepared, reference: _Prepared, faces: list[FaceAnalysis]
-    ) -> list[Box] | None:
-        if not config.regions.enabled or item.frame.number % config.regions.full_frame_every == 0:
-            return None
-        sx, sy = item.scale_xy
-        known = [
-            (x1 * sx, y1 * sy, x2 * sx, y2 * sy) for x1, y1, x2, y2 in (f.box_xyxy for f in faces)
-        ]
-        moved = motion_boxes(reference.motion, item.motion, config.regions.motion_threshold)
-        size_wh = (item.working.shape[1], item.working.shape[0])
-        return face_regions(
-            size_wh, moved, size_wh[0] / item.motion.shape[1], known, config.regions
-        )
-
-    ahead: deque[tuple[_Prepared, Future[list[FaceAnalysis]]]] = deque()
+    searcher = FrameSearcher(analyzer, config, attributes, 1 if lanes > 1 else None)
+    ahead: deque[tuple[PreparedFrame, Future[list[FaceAnalysis]]]] = deque()
     with ThreadPoolExecutor(lanes, thread_name_prefix="detect") as pool:
         try:
-            prepared = _prepared(sample_frames(path, config.rate_fps, limits), config.detector)
-            for item in _prefetched(prepared, 2 * lanes):
+            frames = sample_frames(path, config.rate_fps, limits)
+            for item in _prefetched((searcher.prepare(f) for f in frames), 2 * lanes):
                 regions = None
                 if len(ahead) >= lanes:
                     reference, known = ahead[-lanes]
-                    regions = regions_for(item, reference, known.result())
-                ahead.append((item, pool.submit(faces_of, item, regions)))
+                    regions = searcher.regions(item, reference, known.result())
+                ahead.append((item, pool.submit(searcher.faces, item, regions)))
                 if len(ahead) > 2 * lanes:
                     done, future = ahead.popleft()
                     yield done.frame, future.result()
@@ -259,31 +286,33 @@ def _prefetched(frames: Iterator[T], depth: int) -> Iterator[T]:
         thread.join(timeout=5)
 
 
-def _maybe_embed(
+def embed_if_among_best(
     analyzer: Analyzer,
     rgb: np.ndarray,
     face: FaceAnalysis,
     track: int,
     timestamp_ms: int,
-    best: dict[int, _Best],
+    best: dict[int, BestFrames],
     config: VideoAnalysisConfig,
-) -> None:
+) -> TrackSample | None:
     """Embed the face if it is among the track's best frames so far (at most
     3 x embeddings_per_track tries per track, so a face that keeps improving stays cheap)."""
     x1, y1, x2, y2 = face.box_xyxy
     sharpness = face.quality.sharpness if face.quality is not None else 50.0
     weight = frame_weight((x2 - x1) * (y2 - y1), sharpness)
-    kept = best.setdefault(track, _Best())
+    kept = best.setdefault(track, BestFrames())
     room = len(kept.samples) < config.embeddings_per_track
     worst = min(kept.samples, key=lambda s: s.weight) if kept.samples else None
     if not room and (worst is None or weight < worst.weight * 1.25):
-        return
+        return None
     if kept.tries >= 3 * config.embeddings_per_track:
-        return
+        return None
     kept.tries += 1
     embedded = analyzer.analyze(rgb, [face.detection], frozenset(), with_embedding=True)
     if not embedded or embedded[0].embedding is None:
-        return
+        return None
     if not room and worst is not None:
         kept.samples.remove(worst)
-    kept.samples.append(TrackSample(timestamp_ms, weight, embedded[0].embedding))
+    sample = TrackSample(timestamp_ms, weight, embedded[0].embedding)
+    kept.samples.append(sample)
+    return sample

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -169,6 +170,11 @@ def _turn(rgb: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(rgb, k=rotation // 90))
 
 
+def displayed_rgb(frame: Any) -> np.ndarray:
+    """A decoded PyAV frame as RGB, turned the way it is displayed."""
+    return _turn(frame.to_ndarray(format="rgb24"), _rotation(frame))
+
+
 def sample_frames(
     path: Path | str,
     rate_fps: float | None = 5.0,
@@ -207,8 +213,7 @@ def sample_frames(
                     raise VideoTooLargeError("the video runs past the duration limit")
                 if when + Fraction(1, 1000) < next_time:
                     continue
-                rgb = frame.to_ndarray(format="rgb24")
-                yield SampledFrame(number, int(when * 1000), _turn(rgb, _rotation(frame)))
+                yield SampledFrame(number, int(when * 1000), displayed_rgb(frame))
                 number += 1
                 while step and next_time <= when:
                     next_time += step

@@ -18,3 +18,9 @@ class Call:
     context: ServiceContext
     caller: Caller
     region: str
+
+    @property
+    def account_id(self) -> str:
+        """The caller's account as ARNs show it: 12 digits (botocore's ARN patterns want
+        them); the account's name stays what keys and the CLI use."""
+        return self.context.account_id(self.caller.account)
