@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from facewise.errors import StoreError
 from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
 from facewise.pipeline.analyzer import Analyzer, AnalyzerConfig, FaceAnalyzer
 from facewise.service.identify import NO_AUDIT, AuditSink
 from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
-from facewise.errors import StoreError
 from facewise.service.job_queue import JobQueue
 from facewise.service.live_settings import LiveSettings, ProcessorRunner
 from facewise.settings import data_dir as resolve_data_dir

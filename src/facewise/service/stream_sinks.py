@@ -7,6 +7,7 @@ so a slow or dead receiver never slows a camera; past the queue the oldest are d
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import queue
@@ -149,10 +150,8 @@ class Forwarder:
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Forward what is queued (up to timeout_s), then stop."""
-        try:
+        with contextlib.suppress(queue.Full):
             self._records.put(None, timeout=timeout_s)
-        except queue.Full:
-            pass
         self._thread.join(timeout_s)
         if self._mqtt is not None:
             self._mqtt.close()
@@ -163,7 +162,9 @@ class Forwarder:
                 try:
                     send(data)
                 except Exception as error:  # a receiver's failure never stops the others
-                    log.warning("data stream %r: forwarding to %s failed: %s", self.name, target, error)
+                    log.warning(
+                        "data stream %r: forwarding to %s failed: %s", self.name, target, error
+                    )
 
     def _targets(self) -> list[tuple[str, Any]]:
         targets: list[tuple[str, Any]] = []

@@ -48,7 +48,9 @@ class SqliteStreamStore:
         if row is not None:
             return str(row[0])
         with self.database.write() as db:
-            row = db.execute("SELECT account_id FROM accounts WHERE name = ?", (account,)).fetchone()
+            row = db.execute(
+                "SELECT account_id FROM accounts WHERE name = ?", (account,)
+            ).fetchone()
             if row is not None:
                 return str(row[0])
             candidate = _first_account_id(account)
