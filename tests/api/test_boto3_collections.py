@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -26,7 +27,10 @@ def collection(rekognition) -> Iterator[str]:
 def test_collection_lifecycle(rekognition) -> None:
     created = rekognition.create_collection(CollectionId="life", Tags={"team": "door"})
     assert created["StatusCode"] == 200
-    assert created["CollectionArn"] == "arn:aws:rekognition:us-east-1:default:collection/life"
+    # botocore's ARN patterns want a 12-digit account: the account's id, not its name.
+    assert re.fullmatch(
+        r"arn:aws:rekognition:us-east-1:\d{12}:collection/life", created["CollectionArn"]
+    )
     assert created["FaceModelVersion"] == "dlib-resnet-v1"
     described = rekognition.describe_collection(CollectionId="life")
     assert described["FaceCount"] == 0 and described["UserCount"] == 0

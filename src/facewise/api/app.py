@@ -18,20 +18,28 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from facewise.api import errors
 from facewise.api.handlers import IMAGE_OPERATIONS, Call, find_handler
+from facewise.api.kinesis import (
+    KINESIS_SERVICE,
+    KINESIS_TARGET_PREFIX,
+    KinesisHandlers,
+    kinesis_operation,
+)
+from facewise.api.kinesis import from_core as kinesis_error
 from facewise.api.metrics import Metrics
-from facewise.api.model import TARGET_PREFIX, operation, snake_case
+from facewise.api.model import SERVICE, TARGET_PREFIX, operation, snake_case
 from facewise.api.sigv4 import SignedRequest, verify
 from facewise.api.validate import parse_body, validate_input
 from facewise.errors import FacewiseError
 from facewise.service.caller import Caller
 from facewise.service.context import ServiceContext
+from facewise.service.data_streams import close_forwarders
 from facewise.service.keys import AccessKeys
 
 Scope = dict[str, Any]
@@ -140,6 +148,7 @@ class RekognitionApp:
         self.inference.executor.shutdown(wait=True)
         self.store.executor.shutdown(wait=True)
         self.context.close()
+        close_forwarders()
 
     # -- HTTP -------------------------------------------------------------------------------
 
@@ -208,7 +217,7 @@ class RekognitionApp:
         request_id: str,
         source: str,
     ) -> _Outcome:
-        name = _target(headers)
+        name = _target(headers) or _kinesis_target(headers)
         analyses_images = name in IMAGE_OPERATIONS
         pool = self.inference if analyses_images else self.store
         # Admitted before the body is read: memory stays bounded by places x body limit.
@@ -251,16 +260,21 @@ class RekognitionApp:
     ) -> _Outcome:
         shown = name or "-"
         account = "-"
+        kinesis = name is not None and name == _kinesis_target(request.headers)
         try:
-            signer = verify(request, self.keys.active)
+            service = KINESIS_SERVICE if kinesis else SERVICE
+            signer = verify(request, self.keys.active, service=service)
             account = signer.account
             caller = Caller(account, signer.key.access_key_id, request_id, source)
-            response = self._call(name, request.body, caller, signer.region)
+            if kinesis and name is not None:
+                response = self._call_kinesis(name, request.body, caller, signer.region)
+            else:
+                response = self._call(name, request.body, caller, signer.region)
             return _Outcome(200, _json(response), shown, account)
         except errors.AwsError as error:
             return _Outcome.failed(error, shown, account)
         except FacewiseError as error:
-            wire = errors.from_core(error)
+            wire = kinesis_error(error) if kinesis else errors.from_core(error)
             if wire.status >= 500:
                 error_log.error("%s failed: %s", shown, error)
             return _Outcome.failed(wire, shown, account)
@@ -282,6 +296,27 @@ class RekognitionApp:
             )
         params = validate_input(parse_body(body), model.input_shape)
         return handler(Call(self.context, caller, region), params)
+
+    def _call_kinesis(self, name: str, body: bytes, caller: Caller, region: str) -> dict[str, Any]:
+        model = kinesis_operation(name)
+        method = getattr(KinesisHandlers, snake_case(name), None)
+        if model is None or method is None:
+            raise errors.UnknownOperationException(
+                f"facewise serves the Kinesis read side and stream management, not {name} "
+                "(docs/streams.md lists what it does)"
+            )
+        params = validate_input(parse_body(body), model.input_shape)
+        result: dict[str, Any] = method(KinesisHandlers(Call(self.context, caller, region)), params)
+        return result
+
+
+def _kinesis_target(headers: Mapping[str, str]) -> str | None:
+    """The Kinesis operation an X-Amz-Target names (Kinesis_20131202.<Operation>), if any."""
+    target = headers.get("x-amz-target", "")
+    if not target.startswith(KINESIS_TARGET_PREFIX):
+        return None
+    name = target[len(KINESIS_TARGET_PREFIX) :]
+    return name if kinesis_operation(name) is not None else None
 
 
 def _headers(scope: Scope) -> dict[str, str]:

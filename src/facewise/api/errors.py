@@ -57,6 +57,9 @@ IdempotentParameterMismatch = _error("IdempotentParameterMismatchException", 400
 ServiceQuotaExceeded = _error("ServiceQuotaExceededException", 400)
 VideoTooLarge = _error("VideoTooLargeException", 400)
 LimitExceeded = _error("LimitExceededException", 400)
+# Kinesis' names for a bad argument and an old shard iterator.
+InvalidArgument = _error("InvalidArgumentException", 400)
+ExpiredIterator = _error("ExpiredIteratorException", 400)
 # Ours: botocore retries both.
 Throttling = _error("ThrottlingException", 503)
 InternalServerError = _error("InternalServerError", 500)

@@ -20,11 +20,14 @@ from facewise.api.app import RekognitionApp, ServerConfig
 if TYPE_CHECKING:
     import uvicorn
 from facewise.api.model import service_model
+from facewise.api.shapes_streams import stream_record
 from facewise.errors import FacewiseError
 from facewise.service.context import ServiceContext
 from facewise.service.images import ObjectSource, S3Buckets
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.service.keys import AccessKeys, NewKey
+from facewise.service.live_settings import LiveSettings
+from facewise.service.stream_runner import EmbeddedRunner
 from facewise.service.video_runner import delete_expired, resume_jobs, run_job
 from facewise.settings import data_dir as resolve_data_dir
 
@@ -40,6 +43,7 @@ class ServeOptions:
         Start... answers LimitExceededException.
     s3_endpoint_url: read S3Object images from this S3-compatible endpoint instead of the
         folder of buckets ``<data dir>/buckets``.
+    live: how cameras are read and analysed (service/live_settings.py).
     """
 
     host: str = "127.0.0.1"
@@ -51,6 +55,7 @@ class ServeOptions:
     video_workers: int = 1
     max_queued_jobs: int = 20
     config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
+    live: LiveSettings = LiveSettings()  # noqa: RUF009 - frozen
 
 
 def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
@@ -72,6 +77,8 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
         housekeeping=lambda: delete_expired(context),
     )
     context.queue = queue
+    context.live_settings = options.live
+    context.live = EmbeddedRunner(context, stream_record).begin()
     resumed = resume_jobs(context)
     if resumed:
         logging.getLogger("facewise.server").info("resumed %d unfinished video jobs", resumed)

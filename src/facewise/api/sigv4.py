@@ -100,12 +100,13 @@ def verify(
     request: SignedRequest,
     lookup: Callable[[str], AccessKey | None],
     now: datetime | None = None,
+    service: str = SERVICE,
 ) -> Signer:
     """The caller whose key signed ``request``; raises the AWS error that explains a refusal."""
     authorization = request.headers.get("authorization")
     if not authorization:
         raise errors.MissingAuthenticationToken("Request is missing Authentication Token")
-    (access_key_id, date, region, service, _), signed, signature = _parse_authorization(
+    (access_key_id, date, region, scope_service, _), signed, signature = _parse_authorization(
         authorization
     )
     when = _request_time(request.headers, now or datetime.now(UTC))
@@ -113,9 +114,9 @@ def verify(
         raise errors.InvalidSignature(
             f"Credential should be scoped to a valid date: {date} is not the date of X-Amz-Date"
         )
-    if service != SERVICE:
+    if scope_service != service:
         raise errors.InvalidSignature(
-            f"Credential should be scoped to correct service: '{SERVICE}'"
+            f"Credential should be scoped to correct service: '{service}'"
         )
     if "host" not in signed or "x-amz-date" not in signed:
         raise errors.InvalidSignature("SignedHeaders must include host and x-amz-date")
@@ -128,7 +129,7 @@ def verify(
     key = lookup(access_key_id)
     if key is None:
         raise errors.UnrecognizedClient("The security token included in the request is invalid.")
-    expected = _signature(request, signed, key, region, when)
+    expected = _signature(request, signed, key, region, when, service)
     if not hmac.compare_digest(expected, signature):
         raise errors.InvalidSignature(
             "The request signature we calculated does not match the signature you provided. "
@@ -138,7 +139,12 @@ def verify(
 
 
 def _signature(
-    request: SignedRequest, signed: list[str], key: AccessKey, region: str, when: datetime
+    request: SignedRequest,
+    signed: list[str],
+    key: AccessKey,
+    region: str,
+    when: datetime,
+    service: str,
 ) -> str:
     url = f"http://{request.headers['host']}{request.path}"
     if request.query:
@@ -146,6 +152,6 @@ def _signature(
     headers = {name: request.headers[name] for name in signed}
     rebuilt = AWSRequest(method=request.method, url=url, headers=headers, data=request.body)
     rebuilt.context["timestamp"] = when.strftime(AMZ_DATE_FORMAT)
-    signer = SigV4Auth(Credentials(key.access_key_id, key.secret), SERVICE, region)
+    signer = SigV4Auth(Credentials(key.access_key_id, key.secret), service, region)
     canonical = signer.canonical_request(rebuilt)
     return cast(str, signer.signature(signer.string_to_sign(rebuilt, canonical), rebuilt))

@@ -19,6 +19,7 @@ PORT_ENV = "FACEWISE_PORT"
 def _serve(args: argparse.Namespace) -> int:
     from facewise.api.app import ServerConfig
     from facewise.api.server import ServeOptions, serve
+    from facewise.service.live_settings import LiveSettings
 
     config = ServerConfig(
         inference_workers=args.workers,
@@ -36,6 +37,9 @@ def _serve(args: argparse.Namespace) -> int:
             video_workers=args.video_workers,
             max_queued_jobs=args.max_queued_jobs,
             config=config,
+            live=LiveSettings(
+                give_up_after_s=args.camera_give_up_s, motion_gating=not args.no_motion_gating
+            ),
         )
     )
 
@@ -129,6 +133,18 @@ def add_commands(
         type=int,
         default=20,
         help="video jobs that may wait before Start... answers LimitExceededException (default 20)",
+    )
+    serve.add_argument(
+        "--camera-give-up-s",
+        type=float,
+        default=600.0,
+        help="a stream processor whose camera dropped keeps retrying this long before it "
+        "turns FAILED (default 600)",
+    )
+    serve.add_argument(
+        "--no-motion-gating",
+        action="store_true",
+        help="analyse every sampled camera frame, also when nothing moved (costs CPU)",
     )
     serve.add_argument(
         "--landmarks-68",

@@ -15,6 +15,7 @@ from facewise.api.handlers.analysis import AnalysisHandlers
 from facewise.api.handlers.call import Call, Json
 from facewise.api.handlers.collections import CollectionHandlers
 from facewise.api.handlers.faces import FaceHandlers
+from facewise.api.handlers.streams import StreamProcessorHandlers
 from facewise.api.handlers.users import UserHandlers
 from facewise.api.handlers.video import VideoHandlers
 
@@ -24,6 +25,7 @@ FAMILIES: tuple[type[Any], ...] = (
     FaceHandlers,
     UserHandlers,
     VideoHandlers,
+    StreamProcessorHandlers,
 )
 
 # Operations that analyse images: they run on the bounded inference pool.
