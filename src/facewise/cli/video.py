@@ -149,7 +149,7 @@ def _topics(args: argparse.Namespace) -> int:
             topic = topics.create(args.name, args.url)
             print(f"# topic {topic.name!r} posts to {topic.url}; its signing secret (shown once):")
             print(topic.secret)
-            arn = f"arn:aws:sns:us-east-1:000000000000:{topic.name}"
+            arn = f"arn:aws:sns:us-east-1:{context.account_id(args.account)}:{topic.name}"
             print(f"# NotificationChannel SNSTopicArn: {arn}")
         elif args.action == "delete":
             topics.delete(args.name)
