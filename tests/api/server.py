@@ -78,10 +78,7 @@ class ServerProcess:
 
     def keys(self, *args: str) -> str:
         """The output of `facewise keys ARGS` on this server's data directory."""
-        command = [sys.executable, "-m", "facewise.cli.main", "keys", *args]
-        return subprocess.run(
-            [*command, "--data-dir", str(self.data_dir)], check=True, capture_output=True, text=True
-        ).stdout
+        return self.cli("keys", *args)
 
     def create_key(self, account: str) -> tuple[str, str]:
         """A new key for ``account`` made with `facewise keys create`."""
@@ -110,6 +107,24 @@ class ServerProcess:
         )
         client.meta.events.register("after-call.rekognition", check_response_shape)
         return client
+
+    def kinesis(self, access_key_id: str | None = None, secret: str | None = None):  # type: ignore[no-untyped-def]
+        """A boto3 Kinesis client for this server's data streams."""
+        return boto3.client(
+            "kinesis",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=access_key_id or self.access_key_id,
+            aws_secret_access_key=secret or self.secret,
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}),
+        )
+
+    def cli(self, *args: str) -> str:
+        """The output of `facewise ARGS` on this server's data directory."""
+        command = [sys.executable, "-m", "facewise.cli.main", *args]
+        return subprocess.run(
+            [*command, "--data-dir", str(self.data_dir)], check=True, capture_output=True, text=True
+        ).stdout
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         """Signal the server and wait for it to exit; its exit status."""

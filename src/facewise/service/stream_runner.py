@@ -5,8 +5,8 @@ of its own, and writes one record per person per track to its data stream.
 
 A track is reported once: as soon as the identity rule names someone (video/identity.py;
 usually on its second searched frame, a fraction of a second after the face appears), or,
-after ``UNKNOWN_AFTER_SAMPLES`` searched frames without a name, as an unknown face (empty
-matches).
+once ``embeddings_per_track`` of its frames have been searched without naming anyone, as
+an unknown face (empty matches).
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ from facewise.video.live import LiveAnalysis
 log = logging.getLogger(__name__)
 
 POLL_S = 0.5  # how often the supervisor looks at the store (a stop from the CLI waits this)
-UNKNOWN_AFTER_SAMPLES = 5
 MATCHES_PER_FRAME = 10
 
 
@@ -190,7 +189,7 @@ class _Processor:
                     )
                 )
                 decision = decide(track.votes, config.identity)
-                if decision is None and len(track.votes) < UNKNOWN_AFTER_SAMPLES:
+                if decision is None and len(track.votes) < config.embeddings_per_track:
                     continue
                 matches = []
                 if decision is not None:

@@ -115,6 +115,7 @@ class LiveAnalysis:
                 and not self.searcher.motion(item, previous)
             ):
                 self.skipped += 1
+                self.tracker.update([])  # time passes for lost tracks all the same
                 return []
             regions = self.searcher.regions(item, previous, self._previous_faces)
         self.searched += 1

@@ -1,0 +1,252 @@
+"""Stream processors through boto3 on a real server: a camera (a file of real photos walking
+through, played in real time) watched for a collection's faces, the records read back with
+boto3's kinesis client; stopping, failing cameras and the protocol's errors."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from tests.api.server import ServerProcess, code_of
+
+ROLE = "arn:aws:iam::123456789012:role/unused"
+
+
+def _until(check: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if value := check():
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _camera_arn(server: ServerProcess, name: str, url: str, *flags: str) -> str:
+    return server.cli("cameras", "add", name, "--url", url, *flags).strip().splitlines()[-1]
+
+
+def _data_stream_arn(kinesis, name: str) -> str:  # type: ignore[no-untyped-def]
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    return str(
+        kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+    )
+
+
+def _status(rekognition, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return dict(rekognition.describe_stream_processor(Name=name))
+
+
+def _records(kinesis, stream: str, iterator_type: str = "TRIM_HORIZON") -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+    iterator = kinesis.get_shard_iterator(
+        StreamName=stream, ShardId="shardId-000000000000", ShardIteratorType=iterator_type
+    )["ShardIterator"]
+    found: list[dict[str, Any]] = []
+    while True:
+        page = kinesis.get_records(ShardIterator=iterator, Limit=100)
+        found += [json.loads(r["Data"]) for r in page["Records"]]
+        iterator = page["NextShardIterator"]
+        if not page["Records"]:
+            return found
+
+
+@pytest.fixture(scope="module")
+def eileen_face(rekognition, astronaut_jpeg: bytes) -> str:  # type: ignore[no-untyped-def]
+    rekognition.create_collection(CollectionId="lobby")
+    indexed = rekognition.index_faces(
+        CollectionId="lobby", Image={"Bytes": astronaut_jpeg}, ExternalImageId="eileen", MaxFaces=1
+    )
+    return str(indexed["FaceRecords"][0]["Face"]["FaceId"])
+
+
+def test_a_camera_is_watched_and_each_person_reported_once_per_pass(
+    server: ServerProcess,
+    rekognition,
+    crossing_video: Path,
+    eileen_face: str,  # type: ignore[no-untyped-def]
+) -> None:
+    kinesis = server.kinesis()
+    camera = _camera_arn(server, "door", str(crossing_video))
+    output = _data_stream_arn(kinesis, "door-matches")
+    created = rekognition.create_stream_processor(
+        Name="door-watch",
+        Input={"KinesisVideoStream": {"Arn": camera}},
+        Output={"KinesisDataStream": {"Arn": output}},
+        Settings={"FaceSearch": {"CollectionId": "lobby", "FaceMatchThreshold": 80.0}},
+        RoleArn=ROLE,
+        Tags={"site": "hq"},
+    )
+    assert created["StreamProcessorArn"].endswith(":streamprocessor/door-watch")
+    assert _status(rekognition, "door-watch")["Status"] == "STOPPED"
+    assert rekognition.start_stream_processor(Name="door-watch")["SessionId"]
+    _until(lambda: _status(rekognition, "door-watch")["Status"] == "RUNNING", 20, "RUNNING")
+    # The file plays in real time (8.5 s) and the processor stops when it ends.
+    final = _until(
+        lambda: (s := _status(rekognition, "door-watch"))["Status"] == "STOPPED" and s, 60, "end"
+    )
+    assert final["StatusMessage"] == "the camera's file has ended"
+    records = _records(kinesis, "door-matches")
+    responses = [r["FaceSearchResponse"][0] for r in records]
+    named = [r for r in responses if r["MatchedFaces"]]
+    unknown = [r for r in responses if not r["MatchedFaces"]]
+    # Eileen crosses twice (two tracks), Grace once and matches nobody.
+    assert len(named) == 2, responses
+    assert {m["Face"]["FaceId"] for r in named for m in r["MatchedFaces"]} == {eileen_face}
+    assert all(r["MatchedFaces"][0]["Similarity"] >= 80 for r in named)
+    assert len(unknown) == 1
+    offsets = sorted(r["InputInformation"]["KinesisVideo"]["FrameOffsetInSeconds"] for r in records)
+    assert offsets[0] < 1.5 and offsets[-1] > 6.0, offsets  # the second pass starts at 6 s
+    assert records[0]["InputInformation"]["KinesisVideo"]["StreamArn"] == camera
+    assert rekognition.list_tags_for_resource(ResourceArn=created["StreamProcessorArn"])[
+        "Tags"
+    ] == {"site": "hq"}
+    listed = rekognition.list_stream_processors()["StreamProcessors"]
+    assert {"Name": "door-watch", "Status": "STOPPED"} in listed
+    rekognition.delete_stream_processor(Name="door-watch")
+
+
+def test_stop_within_two_seconds_and_a_running_processor_cannot_be_deleted(
+    server: ServerProcess,
+    rekognition,
+    crossing_video: Path,
+    eileen_face: str,  # type: ignore[no-untyped-def]
+) -> None:
+    kinesis = server.kinesis()
+    camera = _camera_arn(server, "loop", str(crossing_video), "--loop")
+    output = _data_stream_arn(kinesis, "loop-matches")
+    rekognition.create_stream_processor(
+        Name="loop-watch",
+        Input={"KinesisVideoStream": {"Arn": camera}},
+        Output={"KinesisDataStream": {"Arn": output}},
+        Settings={"FaceSearch": {"CollectionId": "lobby"}},
+        RoleArn=ROLE,
+    )
+    rekognition.start_stream_processor(Name="loop-watch")
+    _until(lambda: _status(rekognition, "loop-watch")["Status"] == "RUNNING", 20, "RUNNING")
+    with pytest.raises(ClientError) as running:
+        rekognition.delete_stream_processor(Name="loop-watch")
+    assert code_of(running)[0] == "ResourceInUseException"
+    with pytest.raises(ClientError) as again:
+        rekognition.start_stream_processor(Name="loop-watch")
+    assert code_of(again)[0] == "ResourceInUseException"
+    asked = time.monotonic()
+    rekognition.stop_stream_processor(Name="loop-watch")
+    _until(lambda: _status(rekognition, "loop-watch")["Status"] == "STOPPED", 5, "STOPPED")
+    assert time.monotonic() - asked < 2.0
+    rekognition.delete_stream_processor(Name="loop-watch")
+    kinesis.delete_stream(StreamName="loop-matches")
+    server.cli("cameras", "remove", "loop")
+
+
+def test_a_camera_that_never_answers_ends_failed_with_a_message(
+    server: ServerProcess,
+    rekognition,
+    eileen_face: str,  # type: ignore[no-untyped-def]
+) -> None:
+    kinesis = server.kinesis()
+    camera = _camera_arn(server, "nowhere", "rtsp://127.0.0.1:9/nothing-listens-here")
+    output = _data_stream_arn(kinesis, "nowhere-matches")
+    rekognition.create_stream_processor(
+        Name="nowhere-watch",
+        Input={"KinesisVideoStream": {"Arn": camera}},
+        Output={"KinesisDataStream": {"Arn": output}},
+        Settings={"FaceSearch": {"CollectionId": "lobby"}},
+        RoleArn=ROLE,
+    )
+    rekognition.start_stream_processor(Name="nowhere-watch")
+    final = _until(
+        lambda: (s := _status(rekognition, "nowhere-watch"))["Status"] == "FAILED" and s,
+        30,
+        "FAILED",
+    )
+    assert final["StatusMessage"].startswith("cannot read the camera: "), final["StatusMessage"]
+    rekognition.delete_stream_processor(Name="nowhere-watch")
+
+
+def test_protocol_errors(
+    server: ServerProcess, rekognition, crossing_video: Path, eileen_face: str
+) -> None:  # type: ignore[no-untyped-def]
+    kinesis = server.kinesis()
+    camera = _camera_arn(server, "errors", str(crossing_video))
+    output = _data_stream_arn(kinesis, "errors-matches")
+    base = {
+        "Input": {"KinesisVideoStream": {"Arn": camera}},
+        "Output": {"KinesisDataStream": {"Arn": output}},
+        "RoleArn": ROLE,
+    }
+    cases = [
+        (
+            {"Name": "a", "Settings": {"ConnectedHome": {"Labels": ["PERSON"]}}},
+            "InvalidParameterException",
+        ),
+        (
+            {"Name": "b", "Settings": {"FaceSearch": {"CollectionId": "no-such"}}},
+            "ResourceNotFoundException",
+        ),
+        (
+            {
+                "Name": "c",
+                "Settings": {"FaceSearch": {"CollectionId": "lobby"}},
+                "Input": {"KinesisVideoStream": {"Arn": camera.replace("/errors/", "/absent/")}},
+            },
+            "InvalidParameterException",
+        ),
+        (
+            {
+                "Name": "d",
+                "Settings": {"FaceSearch": {"CollectionId": "lobby"}},
+                "Input": {
+                    "KinesisVideoStream": {
+                        "Arn": camera.replace(camera.split(":")[4], "123456789012")
+                    }
+                },
+            },
+            "ResourceNotFoundException",
+        ),
+    ]
+    for change, code in cases:
+        with pytest.raises(ClientError) as refused:
+            rekognition.create_stream_processor(**(base | change))
+        assert code_of(refused)[0] == code, change
+    rekognition.create_stream_processor(
+        Name="e", Settings={"FaceSearch": {"CollectionId": "lobby"}}, **base
+    )
+    with pytest.raises(ClientError) as taken:
+        rekognition.create_stream_processor(
+            Name="e", Settings={"FaceSearch": {"CollectionId": "lobby"}}, **base
+        )
+    assert code_of(taken)[0] == "ResourceInUseException"
+    with pytest.raises(ClientError) as stopped:
+        rekognition.stop_stream_processor(Name="e")
+    assert code_of(stopped)[0] == "ResourceInUseException"
+    with pytest.raises(ClientError) as absent:
+        rekognition.describe_stream_processor(Name="absent")
+    assert code_of(absent)[0] == "ResourceNotFoundException"
+    rekognition.update_stream_processor(
+        Name="e",
+        RegionsOfInterestForUpdate=[
+            {"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.5, "Height": 0.5}}
+        ],
+    )
+    regions = _status(rekognition, "e")["RegionsOfInterest"]
+    assert regions == [{"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.5, "Height": 0.5}}]
+    rekognition.delete_stream_processor(Name="e")
+    with pytest.raises(ClientError) as bad_iterator:
+        kinesis.get_records(ShardIterator="not-an-iterator")
+    assert code_of(bad_iterator)[0] == "InvalidArgumentException"
+    with pytest.raises(ClientError) as no_stream:
+        kinesis.describe_stream(StreamName="absent")
+    assert code_of(no_stream)[0] == "ResourceNotFoundException"
+    put = kinesis.put_record(StreamName="errors-matches", Data=b'{"hello": 1}', PartitionKey="k")
+    after = kinesis.get_shard_iterator(
+        StreamName="errors-matches",
+        ShardId="shardId-000000000000",
+        ShardIteratorType="AT_SEQUENCE_NUMBER",
+        StartingSequenceNumber=put["SequenceNumber"],
+    )["ShardIterator"]
+    assert kinesis.get_records(ShardIterator=after)["Records"][0]["Data"] == b'{"hello": 1}'
