@@ -30,12 +30,13 @@ demo: $(VENV)/.installed-run
 	$(VENV)/bin/facewise detect-faces "$(SAMPLE)" --attributes ALL --draw out/grace_hopper.png
 	$(VENV)/bin/facewise compare-faces "$(SAMPLE)" "$(SAMPLE)"
 
-## test: install test dependencies, lint, type-check src/ (mypy --strict), run the whole suite
+## test: install test dependencies and services, lint, type-check src/ (mypy --strict), run the whole suite
 test: $(VENV)/.installed-test
+	bash tests/live/install-services.sh
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
-	$(PY) -m pytest
+	FACEWISE_REQUIRE_LIVE=1 $(PY) -m pytest
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check src tests bench
