@@ -99,7 +99,7 @@ def test_unknown_members_are_ignored_as_aws_does(server: ServerProcess) -> None:
         ("RekognitionService.MakeCoffee", "X-Amz-Target"),
         ("DynamoDB_20120810.ListTables", "X-Amz-Target"),
         ("RekognitionService.DetectLabels", "does not support DetectLabels"),
-        ("RekognitionService.CreateStreamProcessor", "does not support CreateStreamProcessor"),
+        ("RekognitionService.StartPersonTracking", "does not support StartPersonTracking"),
     ],
 )
 def test_unknown_and_unsupported_operations(
