@@ -34,7 +34,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 
 
-def _people(data: Path, count: int) -> list[tuple[str, Path, Path]]:
+def people_of(data: Path, count: int) -> list[tuple[str, Path, Path]]:
     """(identity, sprite photo, indexed photo) for people with at least two photos."""
     by_identity: dict[str, list[Path]] = {}
     with open(data / "manifest.csv") as file:
@@ -58,7 +58,7 @@ def make_video(data: Path, height: int, seconds: int, path: Path) -> list[tuple[
     width = height * 16 // 9
     side = height // 5
     walks, indexed = [], []
-    people = _people(data, 6)
+    people = people_of(data, 6)
     for number, (identity, sprite_photo, index_photo) in enumerate(people):
         rgb = DEFAULT_IMAGES.rgb(sprite_photo)
         box = analyzer.detect(rgb)[0].box_xyxy

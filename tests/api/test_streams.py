@@ -145,27 +145,43 @@ def test_stop_within_two_seconds_and_a_running_processor_cannot_be_deleted(
 
 def test_a_camera_that_never_answers_ends_failed_with_a_message(
     server: ServerProcess,
-    rekognition,
-    eileen_face: str,  # type: ignore[no-untyped-def]
+    rekognition,  # type: ignore[no-untyped-def]
+    eileen_face: str,
 ) -> None:
+    from facewise.service.notifications import SIGNATURE_HEADER, verify
+    from tests.live.services import WebhookReceiver
+
     kinesis = server.kinesis()
     camera = _camera_arn(server, "nowhere", "rtsp://127.0.0.1:9/nothing-listens-here")
     output = _data_stream_arn(kinesis, "nowhere-matches")
-    rekognition.create_stream_processor(
-        Name="nowhere-watch",
-        Input={"KinesisVideoStream": {"Arn": camera}},
-        Output={"KinesisDataStream": {"Arn": output}},
-        Settings={"FaceSearch": {"CollectionId": "lobby"}},
-        RoleArn=ROLE,
-    )
-    rekognition.start_stream_processor(Name="nowhere-watch")
-    final = _until(
-        lambda: (s := _status(rekognition, "nowhere-watch"))["Status"] == "FAILED" and s,
-        30,
-        "FAILED",
-    )
-    assert final["StatusMessage"].startswith("cannot read the camera: "), final["StatusMessage"]
-    rekognition.delete_stream_processor(Name="nowhere-watch")
+    hook = WebhookReceiver()
+    try:
+        created = server.cli("topics", "create", "nowhere-status", "--url", hook.url)
+        secret = created.splitlines()[1].strip()
+        topic = created.split("SNSTopicArn: ", 1)[1].strip()
+        rekognition.create_stream_processor(
+            Name="nowhere-watch",
+            Input={"KinesisVideoStream": {"Arn": camera}},
+            Output={"KinesisDataStream": {"Arn": output}},
+            Settings={"FaceSearch": {"CollectionId": "lobby"}},
+            RoleArn=ROLE,
+            NotificationChannel={"SNSTopicArn": topic},
+        )
+        rekognition.start_stream_processor(Name="nowhere-watch")
+        final = _until(
+            lambda: (s := _status(rekognition, "nowhere-watch"))["Status"] == "FAILED" and s,
+            30,
+            "FAILED",
+        )
+        assert final["StatusMessage"].startswith("cannot read the camera: "), final
+        _until(lambda: hook.received, 10, "the status notice")
+        headers, body = hook.received[0]
+        assert verify(secret, headers[SIGNATURE_HEADER], body)
+        notice = json.loads(body)
+        assert (notice["StreamProcessorName"], notice["Status"]) == ("nowhere-watch", "FAILED")
+        rekognition.delete_stream_processor(Name="nowhere-watch")
+    finally:
+        hook.close()
 
 
 def test_protocol_errors(

@@ -120,9 +120,13 @@ def notify(jobs: JobStore, job: VideoJob, status: str) -> threading.Thread | Non
     topic = jobs.topic(job.account, name) if name else None
     if topic is None:
         return None
-    body = message(job, status, now_ms())
+    return post_in_background(topic, message(job, status, now_ms()))
+
+
+def post_in_background(topic: Topic, body: bytes) -> threading.Thread:
+    """POST a signed notice to the topic's webhook on a thread of its own, with retries."""
     thread = threading.Thread(
-        target=_deliver, args=(topic, body), name=f"notify-{job.job_id}", daemon=True
+        target=_deliver, args=(topic, body), name=f"notify-{topic.name}", daemon=True
     )
     thread.start()
     return thread

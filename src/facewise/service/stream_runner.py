@@ -11,6 +11,7 @@ an unknown face (empty matches).
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -22,12 +23,13 @@ from facewise.service.caller import Caller
 from facewise.service.context import ServiceContext
 from facewise.service.data_streams import DataStreams
 from facewise.service.identify import Identification, Outcome, applied_threshold, identify
+from facewise.service.notifications import post_in_background
 from facewise.service.results import FaceSearchMatch
 from facewise.service.search import nearest_faces
 from facewise.service.stream_processors import ProcessorSettings
 from facewise.service.video_codec import identity_key
 from facewise.store.protocols import StreamStore
-from facewise.store.records import DataStream, StreamProcessorRecord
+from facewise.store.records import DataStream, StreamProcessorRecord, now_ms
 from facewise.types import FaceAnalysis
 from facewise.video.camera import CameraSource, RetryPolicy, SourceState
 from facewise.video.identity import Vote, decide
@@ -52,6 +54,8 @@ class MatchEvent:
     arrived_ms: int  # wall clock when the frame arrived
     track: int
     matches: list[FaceSearchMatch]
+    first_seen_arrived_ms: int  # when the track's first frame arrived
+    first_seen_media_ms: int  # that frame's time in its source
 
 
 RecordEncoder = Callable[[MatchEvent], bytes]
@@ -59,6 +63,8 @@ RecordEncoder = Callable[[MatchEvent], bytes]
 
 @dataclass
 class _Track:
+    first_arrived_ms: int
+    first_media_ms: int
     votes: list[Vote] = field(default_factory=list)
     faces: dict[str, FaceSearchMatch] = field(default_factory=dict)
     reported: bool = False
@@ -108,7 +114,24 @@ class _Processor:
             status, message = final
             if not self.closing.is_set():
                 self._status(status, message)
+                self._notify(status, message)
             self.done(self)
+
+    def _notify(self, status: str, message: str | None) -> None:
+        """Tell the processor's topic (NotificationChannel) that it has stopped or failed."""
+        topic_name = ProcessorSettings.from_json(self.record.settings).topic
+        jobs = self.context.jobs
+        topic = jobs.topic(self.record.account, topic_name) if jobs and topic_name else None
+        if topic is None:
+            return
+        body = {
+            "StreamProcessorName": self.record.name,
+            "SessionId": self.record.session_id,
+            "Status": status,
+            "StatusMessage": message or "",
+            "Timestamp": now_ms(),
+        }
+        post_in_background(topic, json.dumps(body).encode())
 
     def _watch(self) -> tuple[str, str | None]:
         account, record = self.record.account, self.record
@@ -172,7 +195,9 @@ class _Processor:
                 live.regions = settings.regions
             rgb = frame.sampled.rgb
             for found in live.process(frame.sampled):
-                track = tracks.setdefault(found.track, _Track())
+                track = tracks.get(found.track)
+                if track is None:
+                    track = tracks[found.track] = _Track(frame.arrived_ms, frame.media_ms)
                 if track.reported or found.sample is None:
                     continue
                 hits = nearest_faces(
@@ -209,6 +234,8 @@ class _Processor:
                     frame.arrived_ms,
                     found.track,
                     matches,
+                    track.first_arrived_ms,
+                    track.first_media_ms,
                 )
                 self._report(writer, stream, event, len(track.votes))
             for ended in live.ended:

@@ -53,21 +53,30 @@ class LiveFrame:
 
     sampled: SampledFrame
     arrived_ms: int
+    media_ms: int  # the frame's time in its source (a file's from its start, per pass)
 
 
-def _open_options(url: str) -> tuple[str, dict[str, str], bool]:
-    """The URL FFmpeg opens, its options, and whether it is a file (played at its pace)."""
+@dataclass(frozen=True)
+class _Opening:
+    """What FFmpeg opens: the URL, its demuxer (None: guessed), options; a file is played
+    at its own pace."""
+
+    target: str
+    format: str | None
+    options: dict[str, str]
+    is_file: bool
+
+
+def _opening(url: str) -> _Opening:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme in ("rtsp", "rtsps"):
         transport = "udp" if parts.fragment.lower() == "udp" else "tcp"
-        return url.split("#", 1)[0], {"rtsp_transport": transport}, False
+        return _Opening(url.split("#", 1)[0], None, {"rtsp_transport": transport}, False)
     if scheme in ("http", "https"):
-        options = {"reconnect": "0"}
-        if parts.path.lower().endswith((".mjpg", ".mjpeg", ".cgi")):
-            options["f"] = "mpjpeg"
-        return url, options, False
-    return url, {}, True
+        mjpeg = parts.path.lower().endswith((".mjpg", ".mjpeg", ".cgi"))
+        return _Opening(url, "mpjpeg" if mjpeg else None, {}, False)
+    return _Opening(url, None, {}, True)
 
 
 class CameraSource:
@@ -119,8 +128,9 @@ class CameraSource:
 
     # -- the reading thread ------------------------------------------------------------------
 
-    def _offer(self, rgb: np.ndarray, offset_ms: int) -> None:
-        frame = LiveFrame(SampledFrame(self._number, offset_ms, rgb), int(time.time() * 1000))
+    def _offer(self, rgb: np.ndarray, offset_ms: int, media_ms: int) -> None:
+        sampled = SampledFrame(self._number, offset_ms, rgb)
+        frame = LiveFrame(sampled, int(time.time() * 1000), media_ms)
         self._number += 1
         with self._ready:
             if self._newest is not None:
@@ -169,10 +179,15 @@ class CameraSource:
         """Read until the source ends ("ended" for a file) or drops, or until stopped."""
         import av
 
-        target, options, is_file = _open_options(self.url)
+        opening = _opening(self.url)
+        is_file = opening.is_file
         try:
             container = av.open(
-                target, mode="r", options=options, timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S)
+                opening.target,
+                mode="r",
+                format=opening.format,
+                options=opening.options,
+                timeout=(OPEN_TIMEOUT_S, READ_TIMEOUT_S),
             )
         except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as error:
             raise _CameraError(_reason(error), connected=False) from None
@@ -208,7 +223,7 @@ class CameraSource:
                 next_sample = max(next_sample + self.step_s, at)
                 rgb = displayed_rgb(frame)
                 offset_ms = int((time.monotonic() - session_start) * 1000)
-                self._offer(rgb, offset_ms)
+                self._offer(rgb, offset_ms, int(media_s * 1000))
             return "ended" if is_file else "dropped"
         except av.FFmpegError as error:
             raise _CameraError(_reason(error), connected=connected) from None

@@ -88,7 +88,8 @@ class LiveAnalysis:
         self.analyzer, self.config = analyzer, config
         self.regions = check_regions(regions)
         self.motion_gating = motion_gating
-        self.searcher = FrameSearcher(analyzer, config)
+        # One thread per detection: several cameras share the cores.
+        self.searcher = FrameSearcher(analyzer, config, threads=1)
         self.tracker = FaceTracker(config.rate_fps, config.tracker)
         self.cuts = SceneCuts(config.tracker.scene_cut)
         self.best: dict[int, BestFrames] = {}
