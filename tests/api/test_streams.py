@@ -251,6 +251,18 @@ def test_protocol_errors(
     )
     regions = _status(rekognition, "e")["RegionsOfInterest"]
     assert regions == [{"BoundingBox": {"Left": 0.1, "Top": 0.1, "Width": 0.5, "Height": 0.5}}]
+    other_key = server.create_key("mallory")
+    mallory, mallory_kinesis = server.client(*other_key), server.kinesis(*other_key)
+    for call in (
+        lambda: mallory.describe_stream_processor(Name="e"),
+        lambda: mallory.stop_stream_processor(Name="e"),
+        lambda: mallory.delete_stream_processor(Name="e"),
+        lambda: mallory_kinesis.describe_stream(StreamName="errors-matches"),
+    ):
+        with pytest.raises(ClientError) as hidden:
+            call()
+        assert code_of(hidden)[0] == "ResourceNotFoundException"
+    assert mallory.list_stream_processors()["StreamProcessors"] == []
     rekognition.delete_stream_processor(Name="e")
     with pytest.raises(ClientError) as bad_iterator:
         kinesis.get_records(ShardIterator="not-an-iterator")
