@@ -117,14 +117,17 @@ def message(job: VideoJob, status: str, finished_ms: int) -> bytes:
 def notify(jobs: JobStore, job: VideoJob, status: str) -> threading.Thread | None:
     """POST the completion notice to the job's topic, in the background, with retries."""
     name = json.loads(job.request).get("topic")
-    topic = jobs.topic(job.account, name) if name else None
+    return post_to_topic(jobs, job.account, name, message(job, status, now_ms()))
+
+
+def post_to_topic(
+    jobs: JobStore, account: str, name: str | None, body: bytes
+) -> threading.Thread | None:
+    """POST a signed notice to the account's topic of that name (if there is one) on a
+    thread of its own, with retries."""
+    topic = jobs.topic(account, name) if name else None
     if topic is None:
         return None
-    return post_in_background(topic, message(job, status, now_ms()))
-
-
-def post_in_background(topic: Topic, body: bytes) -> threading.Thread:
-    """POST a signed notice to the topic's webhook on a thread of its own, with retries."""
     thread = threading.Thread(
         target=_deliver, args=(topic, body), name=f"notify-{topic.name}", daemon=True
     )

@@ -23,7 +23,7 @@ from facewise.service.caller import Caller
 from facewise.service.context import ServiceContext
 from facewise.service.data_streams import DataStreams
 from facewise.service.identify import Identification, Outcome, applied_threshold, identify
-from facewise.service.notifications import post_in_background
+from facewise.service.notifications import post_to_topic
 from facewise.service.results import FaceSearchMatch
 from facewise.service.search import nearest_faces
 from facewise.service.stream_processors import ProcessorSettings
@@ -120,9 +120,7 @@ class _Processor:
     def _notify(self, status: str, message: str | None) -> None:
         """Tell the processor's topic (NotificationChannel) that it has stopped or failed."""
         topic_name = ProcessorSettings.from_json(self.record.settings).topic
-        jobs = self.context.jobs
-        topic = jobs.topic(self.record.account, topic_name) if jobs and topic_name else None
-        if topic is None:
+        if self.context.jobs is None or topic_name is None:
             return
         body = {
             "StreamProcessorName": self.record.name,
@@ -131,7 +129,7 @@ class _Processor:
             "StatusMessage": message or "",
             "Timestamp": now_ms(),
         }
-        post_in_background(topic, json.dumps(body).encode())
+        post_to_topic(self.context.jobs, self.record.account, topic_name, json.dumps(body).encode())
 
     def _watch(self) -> tuple[str, str | None]:
         account, record = self.record.account, self.record
