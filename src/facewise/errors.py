@@ -9,6 +9,7 @@
     ├── ResourceNotFoundError     no such collection, user or face
     ├── ResourceAlreadyExistsError  a collection of that name exists
     ├── ResourceInUseError        a stream processor, camera or data stream is in use or exists
+    ├── AccessDeniedError         the caller's key may not do this (its role or a policy)
     ├── ConflictError             the request clashes with the current state (e.g. a user's faces)
     ├── IdempotentParameterMismatchError  a ClientRequestToken reused with other parameters
     ├── VideoError                the video cannot be decoded (not a video, corrupt, empty)
@@ -79,6 +80,10 @@ class ResourceInUseError(FacewiseError):
 
 class ExpiredIteratorError(FacewiseError):
     """A shard iterator older than its lifetime (Kinesis': 5 minutes)."""
+
+
+class AccessDeniedError(FacewiseError, PermissionError):
+    """The caller's key may not do this: outside its role, or closed by a collection policy."""
 
 
 class ConflictError(FacewiseError):

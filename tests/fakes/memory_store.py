@@ -289,6 +289,16 @@ class MemoryFaceStore:
                 self._log(collection, face.row_id, False)
         return found
 
+    def faces_created_before(
+        self, collection: CollectionRecord, time_ms: int, limit: int
+    ) -> list[StoredFace]:
+        with self.read():
+            old = [f for f in self._faces_of(collection) if f.created_at_ms < time_ms]
+        return sorted(old, key=lambda f: (f.created_at_ms, f.row_id))[:limit]
+
+    def scrub(self) -> bool:
+        return True
+
     # -- change log -------------------------------------------------------------------------
 
     def changes_since(self, collection: CollectionRecord, seq: int) -> list[Change]:
@@ -344,8 +354,10 @@ class MemoryFaceStore:
 
     # -- access keys (KeyStore) ---------------------------------------------------------------
 
-    def add_key(self, access_key_id: str, secret: str, account: str) -> AccessKey:
-        key = AccessKey(access_key_id, secret, account, now_ms())
+    def add_key(
+        self, access_key_id: str, secret: str, account: str, role: str = "admin"
+    ) -> AccessKey:
+        key = AccessKey(access_key_id, secret, account, now_ms(), role=role)
         with self.write():
             self._state.keys[access_key_id] = key
         return key

@@ -117,6 +117,10 @@ def test_index_and_search_by_image(faces, astronaut, hopper):
     strict = faces.search_faces_by_image("people", hopper, face_match_threshold=99.9)
     assert [m.face.external_image_id for m in strict.matches] == ["grace"]
     assert strict.matches[0].similarity_pct >= 99.9
+    # 40 is below the account's floor (90 by default): it is raised, and Eileen stays out.
+    raised = faces.search_faces_by_image("people", hopper, face_match_threshold=40)
+    assert [m.face.external_image_id for m in raised.matches] == ["grace"]
+    faces.set_account_floor(0)  # an admin lowers the floor: 40 now applies
     loose = faces.search_faces_by_image("people", hopper, face_match_threshold=40)
     assert [m.face.external_image_id for m in loose.matches] == ["grace", "eileen.jpg"]
     assert 40 <= loose.matches[1].similarity_pct < 60
@@ -164,6 +168,7 @@ def test_search_faces_by_id_excludes_itself(faces, astronaut, hopper):
     result = faces.search_faces("c", original.face_id)
     assert [m.face.face_id for m in result.matches] == [darker.face_id]
     assert result.searched_face_id == original.face_id
+    faces.set_policy("c", min_threshold=0)  # this collection's floor: none
     everyone = faces.search_faces("c", original.face_id, face_match_threshold=0, max_faces=5)
     assert len(everyone.matches) == 2
     assert everyone.matches[0].similarity_pct >= everyone.matches[1].similarity_pct
@@ -200,6 +205,7 @@ def test_list_and_delete_faces(faces, astronaut, canvas):
     assert result.deleted == [all_faces[0].face_id]
     assert [(f.face_id, f.reasons) for f in result.failed] == [(unknown, ("face_not_found",))]
     assert faces.describe_collection("c").face_count == 2
+    faces.set_policy("c", min_threshold=0)  # every face left is a hit at 0
     hits = faces.search_faces_by_image("c", astronaut, face_match_threshold=0).matches
     assert all_faces[0].face_id not in {m.face.face_id for m in hits}
     with pytest.raises(InvalidParameterError):

@@ -108,6 +108,7 @@ def photos(tmp_path_factory, astronaut, hopper, analyzer, data_dir) -> Photos:
     faces_per_stem = {}
     with FaceCollections.open(reference_dir, analyzer=analyzer) as faces:
         faces.create_collection(COLLECTION)
+        faces.set_policy(COLLECTION, min_threshold=0)  # searches at 0 see every face
         for file in sorted(folder.iterdir()):
             result = faces.index_faces(COLLECTION, str(file), external_image_id=file.stem)
             faces_per_stem[file.stem] = len(result.indexed)
@@ -242,6 +243,7 @@ def test_sigkill_during_bulk_index_faces_leaves_a_consistent_store(
     store_dir = tmp_path / "store"
     with FaceCollections.open(store_dir, analyzer=analyzer) as faces:
         faces.create_collection(COLLECTION)
+        faces.set_policy(COLLECTION, min_threshold=0)  # searches at 0 see every face
 
     committed: set[str] = set()
     doomed: set[str] = set()  # the worker announced a delete: present or absent are both fine
@@ -379,6 +381,7 @@ def test_threads_index_search_and_delete_in_parallel(tmp_path, photos, analyzer)
     "Before" is a logical clock (a shared counter), not time."""
     faces = open_collections(tmp_path / "store", analyzer, snapshot_every=3)
     faces.create_collection(COLLECTION)
+    faces.set_policy(COLLECTION, min_threshold=0)  # searches at 0 see every face
     files = photos.files
     clock = itertools.count()
     lock = threading.Lock()
@@ -506,6 +509,7 @@ def test_two_processes_index_while_a_third_searches(tmp_path, photos, analyzer, 
     store_dir = tmp_path / "store"
     faces = FaceCollections.open(store_dir, analyzer=analyzer)
     faces.create_collection(COLLECTION)
+    faces.set_policy(COLLECTION, min_threshold=0)  # searches at 0 see every face
     workers = [
         Worker(tmp_path, store_dir, photos, data_dir, tag=f"proc{n}", rounds=3) for n in range(2)
     ]

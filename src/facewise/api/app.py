@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from facewise.api import errors
+from facewise.api import errors, roles
 from facewise.api.handlers import IMAGE_OPERATIONS, Call, find_handler
 from facewise.api.kinesis import (
     KINESIS_SERVICE,
@@ -265,7 +265,9 @@ class RekognitionApp:
             service = KINESIS_SERVICE if kinesis else SERVICE
             signer = verify(request, self.keys.active, service=service)
             account = signer.account
-            caller = Caller(account, signer.key.access_key_id, request_id, source)
+            key = signer.key
+            roles.check(key.role, name or "-", service, key.access_key_id)
+            caller = Caller(account, key.access_key_id, request_id, source, key.role)
             if kinesis and name is not None:
                 response = self._call_kinesis(name, request.body, caller, signer.region)
             else:

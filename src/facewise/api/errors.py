@@ -74,6 +74,7 @@ CORE_ERRORS: dict[type[core.FacewiseError], type[AwsError]] = {
     core.ResourceAlreadyExistsError: ResourceAlreadyExists,
     core.ResourceInUseError: ResourceInUse,
     core.ConflictError: Conflict,
+    core.AccessDeniedError: AccessDenied,
     core.IdempotentParameterMismatchError: IdempotentParameterMismatch,
     core.VideoTooLargeError: VideoTooLarge,
     core.VideoError: InvalidParameter,

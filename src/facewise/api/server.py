@@ -27,6 +27,7 @@ from facewise.service.images import ObjectSource, S3Buckets
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.service.keys import AccessKeys, NewKey
 from facewise.service.live_settings import LiveSettings
+from facewise.service.retention import RetentionSweeper
 from facewise.service.stream_runner import EmbeddedRunner
 from facewise.service.video_runner import delete_expired, resume_jobs, run_job
 from facewise.settings import data_dir as resolve_data_dir
@@ -44,6 +45,7 @@ class ServeOptions:
     s3_endpoint_url: read S3Object images from this S3-compatible endpoint instead of the
         folder of buckets ``<data dir>/buckets``.
     live: how cameras are read and analysed (service/live_settings.py).
+    retention_sweep_s: seconds between retention passes (service/retention.py).
     """
 
     host: str = "127.0.0.1"
@@ -56,6 +58,7 @@ class ServeOptions:
     max_queued_jobs: int = 20
     config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
     live: LiveSettings = LiveSettings()  # noqa: RUF009 - frozen
+    retention_sweep_s: float = 60.0
 
 
 def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
@@ -79,6 +82,7 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
     context.queue = queue
     context.live_settings = options.live
     context.live = EmbeddedRunner(context, stream_record).begin()
+    context.background.append(RetentionSweeper(context, options.retention_sweep_s).start())
     resumed = resume_jobs(context)
     if resumed:
         logging.getLogger("facewise.server").info("resumed %d unfinished video jobs", resumed)

@@ -13,7 +13,8 @@ from facewise.service.analysis import (
     project,
     searched_face,
 )
-from facewise.service.identify import Identification, Outcome, identify
+from facewise.service.erasure import erase_faces
+from facewise.service.identify import Erasure, Identification, Outcome, identify
 from facewise.service.images import ImageInput
 from facewise.service.options import (
     EXTERNAL_IMAGE_ID,
@@ -77,9 +78,12 @@ class CollectionFaces(AccountService):
         image_wh = (rgb.shape[1], rgb.shape[0])
         keep: list[EmbeddedFace] = []
         unindexed: list[UnindexedFace] = []
+        optouts = self.context.optouts
         for found in embedded_faces(self.context.analyzer, rgb, wanted):
             problems = quality_problems(found.face, level)
-            if problems:
+            if optouts.matches(self.account, found.embedding):
+                unindexed.append(UnindexedFace(("opted_out",), project(found.face, wanted)))
+            elif problems:
                 unindexed.append(UnindexedFace(tuple(problems), project(found.face, wanted)))
             elif limit is not None and len(keep) >= limit:
                 unindexed.append(UnindexedFace(("exceeds_max_faces",), project(found.face, wanted)))
@@ -120,7 +124,7 @@ class CollectionFaces(AccountService):
         """Delete faces: descriptor, metadata and user association. Unknown ids are reported."""
         record = self.collection(collection_id)
         wanted = parse_face_ids(face_ids, MAX_SEARCH_RESULTS)
-        deleted = {face.face_id for face in self.context.store.delete_faces(record, wanted)}
+        deleted = set(erase_faces(self.context, self.caller, record, wanted, Erasure.DELETE_FACES))
         failed = [FailedFace(f, ("face_not_found",)) for f in wanted if f not in deleted]
         return DeleteFacesResult([f for f in wanted if f in deleted], failed)
 
@@ -133,12 +137,13 @@ class CollectionFaces(AccountService):
     ) -> SearchFacesResult:
         """Faces in the collection like the stored face ``face_id`` (itself excluded).
 
-        face_match_threshold: 0-100, default 80 (identify.py); higher returns fewer, surer
-        matches (docs/similarity.md gives the error rates).
+        face_match_threshold: 0-100, default 80 (identify.py), raised to the collection's or
+        account's floor (service/policy.py); higher returns fewer, surer matches
+        (docs/similarity.md gives the error rates).
         """
         record = self.collection(collection_id)
         parse_name("face_id", face_id, FACE_ID)
-        limit = parse_limit("max_faces", max_faces, 1, MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
+        limit = self.search_limit(record, max_faces, "max_faces")
         store = self.context.store
 
         def search(threshold: float) -> SearchFacesResult:
@@ -149,10 +154,10 @@ class CollectionFaces(AccountService):
             return SearchFacesResult(face_id, matches, record.face_model_version)
 
         return identify(
-            self.context.audit,
+            self.context.rules,
             self.caller,
             Identification.SEARCH_FACES,
-            record.name,
+            record,
             face_match_threshold,
             search,
             _search_outcome,
@@ -169,7 +174,7 @@ class CollectionFaces(AccountService):
         """Faces in the collection like the largest face in the image (threshold as in
         search_faces)."""
         record = self.searchable_collection(collection_id)
-        limit = parse_limit("max_faces", max_faces, 1, MAX_SEARCH_RESULTS, MAX_SEARCH_RESULTS)
+        limit = self.search_limit(record, max_faces, "max_faces")
         level = parse_quality_filter(quality_filter)
 
         def search(threshold: float) -> SearchFacesResult:
@@ -180,10 +185,10 @@ class CollectionFaces(AccountService):
             )
 
         return identify(
-            self.context.audit,
+            self.context.rules,
             self.caller,
             Identification.SEARCH_FACES_BY_IMAGE,
-            record.name,
+            record,
             face_match_threshold,
             search,
             _search_outcome,

@@ -16,7 +16,9 @@ from types import TracebackType
 from facewise.pipeline.analyzer import Analyzer
 from facewise.service.caller import DEFAULT_ACCOUNT, Caller
 from facewise.service.collection_faces import CollectionFaces
+from facewise.service.collection_policies import CollectionPolicies
 from facewise.service.context import ServiceContext
+from facewise.service.erasure import erase_collection
 from facewise.service.options import COLLECTION_ID, parse_limit, parse_name, parse_tags
 from facewise.service.pagination import Page, decode_token, paginate
 from facewise.service.results import CollectionInfo
@@ -78,16 +80,15 @@ class Collections(AccountService):
         )
 
     def delete_collection(self, collection_id: str) -> None:
-        """Delete the collection with all its faces, users and its index."""
+        """Delete the collection with all its faces, users and its index, for good (audited)."""
         name = parse_name("collection_id", collection_id, COLLECTION_ID)
-        record = self.context.store.delete_collection(self.account, name)
-        self.context.indexes.drop(record)
+        erase_collection(self.context, self.caller, name)
 
 
-class FaceCollections(Collections, CollectionFaces, CollectionUsers):
-    """Collections, their faces and their users in one object, for library users.
+class FaceCollections(Collections, CollectionFaces, CollectionUsers, CollectionPolicies):
+    """Collections, their faces, users and policies in one object, for library users.
 
-    The three are sibling services over one ServiceContext (the HTTP service uses each on
+    The four are sibling services over one ServiceContext (the HTTP service uses each on
     its own); this class only puts their methods side by side. Thread-safe: share one
     instance between threads. The account scopes every name: two accounts may both have a
     collection called "staff" and never see each other's.

@@ -12,18 +12,30 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from facewise.errors import StoreError
 from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
 from facewise.pipeline.analyzer import Analyzer, AnalyzerConfig, FaceAnalyzer
-from facewise.service.identify import NO_AUDIT, AuditSink
+from facewise.service.audit import StoreAudit
+from facewise.service.identify import NO_AUDIT, AuditSink, Rules
 from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
 from facewise.service.job_queue import JobQueue
 from facewise.service.live_settings import LiveSettings, ProcessorRunner
+from facewise.service.optout_list import OptOutList
+from facewise.service.policy import Policies
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.store.backends import chosen_store_url, open_store
 from facewise.store.indexes import CollectionIndexes
-from facewise.store.protocols import FaceStore, JobStore, KeyStore, StreamStore
+from facewise.store.protocols import (
+    AuditLog,
+    FaceStore,
+    JobStore,
+    KeyStore,
+    OptOutStore,
+    PolicyStore,
+    StreamStore,
+)
 from facewise.video.analysis import VideoAnalysisConfig
 from facewise.video.decode import DEFAULT_VIDEO_LIMITS, VideoLimits
 
@@ -48,6 +60,10 @@ def _nothing() -> None:
     return None
 
 
+class Closable(Protocol):
+    def close(self) -> None: ...
+
+
 @dataclass
 class ServiceContext:
     """The shared parts of the services. Thread-safe: share one between threads."""
@@ -64,7 +80,19 @@ class ServiceContext:
     streams: StreamStore | None = None  # cameras, data streams, stream processors
     live: ProcessorRunner | None = None  # where stream processors run (set by the server)
     live_settings: LiveSettings = field(default_factory=LiveSettings)
+    audit_log: AuditLog | None = None  # the trail ``audit`` writes to, for reading it back
+    policy_store: PolicyStore | None = None  # floors and collection policies
+    optout_store: OptOutStore | None = None
+    background: list[Closable] = field(default_factory=list)  # threads closed first
     closer: Callable[[], None] = _nothing
+    policies: Policies = field(init=False)
+    optouts: OptOutList = field(init=False)
+    rules: Rules = field(init=False)  # what every identification obeys (service/identify.py)
+
+    def __post_init__(self) -> None:
+        self.policies = Policies(self.policy_store, self.store)
+        self.optouts = OptOutList(self.optout_store)
+        self.rules = Rules(self.audit, self.policies, self.optouts)
 
     @classmethod
     def open(
@@ -94,6 +122,10 @@ class ServiceContext:
             images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),
             jobs=opened.jobs,
             streams=opened.streams,
+            audit=StoreAudit(opened.audit),
+            audit_log=opened.audit,
+            policy_store=opened.policies,
+            optout_store=opened.optouts,
             closer=opened.close,
         )
 
@@ -108,7 +140,10 @@ class ServiceContext:
         return self.streams.account_id(account) if self.streams is not None else "0" * 12
 
     def close(self) -> None:
-        """Stop stream processors and the job queue, snapshot open indexes, close the store."""
+        """Stop background work, stream processors and the job queue, snapshot open indexes,
+        close the store."""
+        for worker in self.background:
+            worker.close()
         if self.live is not None:
             self.live.close()
         if self.queue is not None:

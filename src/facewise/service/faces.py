@@ -22,7 +22,7 @@ from facewise.service.analysis import (
     project,
 )
 from facewise.service.caller import Caller
-from facewise.service.identify import NO_AUDIT, AuditSink, Identification, Outcome, identify
+from facewise.service.identify import UNGUARDED, Identification, Outcome, Rules, identify
 from facewise.service.images import DEFAULT_IMAGES, ImageInput, ImageSource
 from facewise.service.options import AttributesArg, parse_attributes, parse_quality_filter
 from facewise.service.scope import AccountService
@@ -83,7 +83,7 @@ def compare_faces(
     *,
     analyzer: Analyzer | None = None,
     images: ImageSource = DEFAULT_IMAGES,
-    audit: AuditSink = NO_AUDIT,
+    rules: Rules = UNGUARDED,
     caller: Caller | None = None,
 ) -> CompareFacesResult:
     """The largest face in ``source`` against every face in ``target``.
@@ -92,8 +92,11 @@ def compare_faces(
     ``unmatched``. Default 80, Rekognition's; 99 trades missed matches for far fewer false
     ones (docs/similarity.md). quality_filter: NONE, AUTO, LOW, MEDIUM or HIGH; stricter levels
     drop blurred, dark, small or turned faces before comparing.
+    rules: the floor, opt-out list and audit trail to obey (the service passes its store's;
+    the library alone has none). A face on the opt-out list never matches.
     """
     analyzer = analyzer or default_analyzer()
+    caller = caller or Caller()
 
     def compare(threshold: float) -> CompareFacesResult:
         level = parse_quality_filter(quality_filter)
@@ -108,10 +111,12 @@ def compare_faces(
             np.stack([f.embedding for f in target_faces]) if target_faces else np.zeros((0, 128))
         )
         scores = similarities(source_face.embedding, candidates)
+        source_opted_out = rules.optouts.matches(caller.account, source_face.embedding)
         matches, unmatched = [], []
         for found, similarity in zip(target_faces, scores, strict=True):
             shown = project(found.face, SHOWN_BY_SEARCH)
-            if similarity >= threshold:
+            opted_out = source_opted_out or rules.optouts.matches(caller.account, found.embedding)
+            if similarity >= threshold and not opted_out:
                 matches.append(FaceMatch(face=shown, similarity_pct=float(similarity)))
             else:
                 unmatched.append(shown)
@@ -125,13 +130,15 @@ def compare_faces(
         )
 
     return identify(
-        audit,
-        caller or Caller(),
+        rules,
+        caller,
         Identification.COMPARE_FACES,
         None,
         similarity_threshold,
         compare,
-        lambda result: Outcome(1 + len(result.matches) + len(result.unmatched), []),
+        lambda result: Outcome(
+            1 + len(result.matches) + len(result.unmatched), [], len(result.matches)
+        ),
         threshold_name="similarity_threshold",
     )
 
@@ -160,6 +167,6 @@ class FaceAnalysisService(AccountService):
             quality_filter,
             analyzer=self.context.analyzer,
             images=self.context.images,
-            audit=self.context.audit,
+            rules=self.context.rules,
             caller=self.caller,
         )

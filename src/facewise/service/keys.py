@@ -1,7 +1,14 @@
-"""Access keys: each signs requests as one account (the AWS access key / secret pair).
+"""Access keys: each signs requests as one account (the AWS access key / secret pair) and
+has one role, which decides the operations it may call (api/roles.py lists them):
+
+- ``admin``: everything, including collections, stream processors, policies and the audit;
+- ``index``: write faces and users (IndexFaces, DeleteFaces, users), and read;
+- ``search``: identify (CompareFaces, Search*, video face search), and read;
+- ``read``: describe and list what is stored, and read job and stream results.
 
 An account sees only its own collections. The library and CLI act as the account
-``default``; the first key a server creates belongs to it, so the shell and boto3 share data.
+``default`` with the admin role; the first key a server creates is an admin key of it, so
+the shell and boto3 share data. Keys made before roles existed are admin keys.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ import re
 import secrets
 import string
 from dataclasses import dataclass
+from enum import StrEnum
 
 from facewise.errors import InvalidParameterError, ResourceNotFoundError
 from facewise.service.caller import DEFAULT_ACCOUNT
@@ -21,6 +29,23 @@ KEY_PREFIX = "FW"  # AWS's keys start AKIA; ours are told apart at a glance
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
+class Role(StrEnum):
+    """What a key may do (see the module docstring)."""
+
+    ADMIN = "admin"
+    INDEX = "index"
+    SEARCH = "search"
+    READ = "read"
+
+
+def parse_role(value: object) -> Role:
+    for role in Role:
+        if value == role.value:
+            return role
+    roles = ", ".join(r.value for r in Role)
+    raise InvalidParameterError(f"role {value!r} must be one of {roles}")
+
+
 @dataclass(frozen=True)
 class NewKey:
     """A key just created: the only time its secret is shown."""
@@ -28,6 +53,7 @@ class NewKey:
     access_key_id: str
     secret: str
     account: str
+    role: Role = Role.ADMIN
 
     def exports(self) -> str:
         """The shell lines that make boto3 and the AWS CLI use this key."""
@@ -43,16 +69,17 @@ class AccessKeys:
     def __init__(self, store: KeyStore) -> None:
         self.store = store
 
-    def create(self, account: str = DEFAULT_ACCOUNT) -> NewKey:
+    def create(self, account: str = DEFAULT_ACCOUNT, role: str = Role.ADMIN) -> NewKey:
         """A new key for ``account`` (an account exists as long as it has keys or data)."""
+        chosen = parse_role(role)
         if not isinstance(account, str) or not ACCOUNT_NAME.fullmatch(account):
             raise InvalidParameterError(
                 f"account {account!r} must be 1-64 letters, digits, '-' or '_'"
             )
         access_key_id = KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(18))
         secret = secrets.token_urlsafe(30)
-        self.store.add_key(access_key_id, secret, account)
-        return NewKey(access_key_id, secret, account)
+        self.store.add_key(access_key_id, secret, account, chosen.value)
+        return NewKey(access_key_id, secret, account, chosen)
 
     def create_first(self) -> NewKey | None:
         """A key for the default account if no key was ever created, else None."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from facewise.errors import InvalidParameterError
 from facewise.service.caller import Caller
 from facewise.service.context import ServiceContext
-from facewise.service.options import COLLECTION_ID, parse_name
+from facewise.service.options import COLLECTION_ID, parse_limit, parse_name
 from facewise.store.records import CollectionRecord
 
 # Every collection records the model its descriptors come from and refuses others. The ONNX
@@ -34,6 +34,20 @@ class AccountService:
     def check_collection(self, collection_id: str) -> None:
         """ResourceNotFoundError unless the collection exists (cheap; before costly work)."""
         self.collection(collection_id)
+
+    def search_limit(
+        self,
+        record: CollectionRecord,
+        requested: object,
+        name: str,
+        high: int = MAX_SEARCH_RESULTS,
+        default: int = MAX_SEARCH_RESULTS,
+    ) -> int:
+        """MaxFaces/MaxUsers of a search (1 to ``high``, ``default`` when not given), lowered
+        to the collection's cap; AccessDeniedError first if the caller may not search it."""
+        self.context.policies.check_search(self.caller, record)
+        limit = parse_limit(name, requested, 1, high, default)
+        return self.context.policies.max_results(record, limit)
 
     def searchable_collection(self, collection_id: object) -> CollectionRecord:
         """The collection, if its descriptors come from the model this facewise computes."""

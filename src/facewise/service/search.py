@@ -25,9 +25,10 @@ def nearest_faces(
     threshold: float,
     exclude_row: int | None = None,
 ) -> list[FaceSearchMatch]:
-    """Up to max_faces stored faces at or above threshold (0-100), most similar first."""
+    """Up to max_faces stored faces at or above threshold (0-100), most similar first; none
+    for a face on the account's opt-out list."""
     store, index = context.store, context.indexes.synced(record)
-    if len(index) == 0:
+    if len(index) == 0 or context.optouts.matches(record.account, query):
         return []
     k = min(len(index), max_faces + (1 if exclude_row is not None else 0))
     keys, distances = index.search(query[None].astype(np.float32), k)
@@ -52,10 +53,11 @@ def nearest_users(
     exclude_row: int | None = None,
 ) -> list[UserSearchMatch]:
     """Users whose best face is at or above threshold, best first (a user's score is its
-    most similar face among the USER_SEARCH_FACES nearest)."""
+    most similar face among the USER_SEARCH_FACES nearest); none for a face on the
+    account's opt-out list."""
     store = context.store
     owners = store.user_face_rows(record)
-    if not owners:
+    if not owners or context.optouts.matches(record.account, query):
         return []
     index = context.indexes.synced(record)
     k = min(len(index), USER_SEARCH_FACES)

@@ -190,6 +190,7 @@ class StreamProcessors(AccountService):
                 status_message=None,
                 updated_at_ms=now_ms(),
                 session_id=session,
+                started_by=self.caller.access_key_id,
             )
         )
         if self.context.live is not None:

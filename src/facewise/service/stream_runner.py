@@ -29,7 +29,7 @@ from facewise.service.search import nearest_faces
 from facewise.service.stream_processors import ProcessorSettings
 from facewise.service.video_codec import identity_key
 from facewise.store.protocols import StreamStore
-from facewise.store.records import DataStream, StreamProcessorRecord, now_ms
+from facewise.store.records import CollectionRecord, DataStream, StreamProcessorRecord, now_ms
 from facewise.types import FaceAnalysis
 from facewise.video.camera import CameraSource, RetryPolicy, SourceState
 from facewise.video.identity import Vote, decide
@@ -140,7 +140,10 @@ class _Processor:
         live_settings = self.context.live_settings
         config = live_settings.analysis
         threshold = applied_threshold(
-            Identification.STREAM_FACE_SEARCH, settings.threshold, "face_match_threshold"
+            Identification.STREAM_FACE_SEARCH,
+            settings.threshold,
+            "face_match_threshold",
+            self.context.policies.floor(account, collection),
         )
         states: list[tuple[SourceState, str | None]] = []
         state_lock = threading.Lock()
@@ -235,21 +238,26 @@ class _Processor:
                     track.first_arrived_ms,
                     track.first_media_ms,
                 )
-                self._report(writer, stream, event, len(track.votes))
+                self._report(writer, stream, collection, event, len(track.votes))
             for ended in live.ended:
                 tracks.pop(ended, None)
         return "STOPPED", None
 
     def _report(
-        self, writer: DataStreams, stream: DataStream, event: MatchEvent, searched: int
+        self,
+        writer: DataStreams,
+        stream: DataStream,
+        collection: CollectionRecord,
+        event: MatchEvent,
+        searched: int,
     ) -> None:
         """Write the event to the data stream, as an audited identification."""
         settings = event.settings
         identify(
-            self.context.audit,
-            Caller(event.processor.account),
+            self.context.rules,
+            Caller(event.processor.account, event.processor.started_by),
             Identification.STREAM_FACE_SEARCH,
-            event.processor.collection,
+            collection,
             settings.threshold,
             lambda applied: event.matches,
             lambda matches: Outcome(searched, sorted({m.face.face_id for m in matches})),

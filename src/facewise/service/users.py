@@ -16,7 +16,8 @@ from facewise.errors import (
     ResourceNotFoundError,
 )
 from facewise.service.analysis import searched_face
-from facewise.service.identify import Identification, Outcome, identify
+from facewise.service.erasure import recorded, scrub
+from facewise.service.identify import Erasure, Identification, Outcome, identify
 from facewise.service.images import ImageInput
 from facewise.service.options import (
     FACE_ID,
@@ -132,16 +133,24 @@ class CollectionUsers(AccountService):
     def delete_user(
         self, collection_id: str, user_id: str, client_request_token: str | None = None
     ) -> None:
-        """Delete a user; its faces stay in the collection, no longer associated."""
+        """Delete a user; its faces stay in the collection, no longer associated (delete them
+        with delete_faces to erase the person). The user's rows are erased for good and the
+        deletion is audited."""
         record = self.collection(collection_id)
         user_id = parse_name("user_id", user_id, USER_ID)
+        deleted = False
 
         def act(tx: Transaction) -> _Changed:
+            nonlocal deleted
             if not tx.delete_user(record, user_id):
                 raise ResourceNotFoundError(f"user {user_id!r} not found in {record.name!r}")
+            deleted = True
             return _Changed()
 
         self._idempotent(record, client_request_token, _fingerprint(op="delete", user=user_id), act)
+        if deleted:  # not on a retry answered from the token
+            scrub(self.context)
+            recorded(self.context, self.caller, Erasure.DELETE_USER, record.name, [user_id])
 
     def list_users(
         self, collection_id: str, max_results: int | None = None, next_token: str | None = None
@@ -208,10 +217,10 @@ class CollectionUsers(AccountService):
             )
 
         outcome = identify(
-            self.context.audit,
+            self.context.rules,
             self.caller,
             Identification.ASSOCIATE_FACES,
-            record.name,
+            record,
             user_match_threshold,
             associate,
             lambda done: Outcome(len(wanted), done.changed),
@@ -275,7 +284,7 @@ class CollectionUsers(AccountService):
         record = self.collection(collection_id)
         if (user_id is None) == (face_id is None):
             raise InvalidParameterError("give exactly one of user_id and face_id")
-        limit = parse_limit("max_users", max_users, 1, MAX_USERS, DEFAULT_MAX_USERS)
+        limit = self.search_limit(record, max_users, "max_users", MAX_USERS, DEFAULT_MAX_USERS)
         store = self.context.store
 
         def by_face(face_id: str, threshold: float) -> SearchUsersResult:
@@ -308,10 +317,10 @@ class CollectionUsers(AccountService):
             else partial(by_user, parse_name("user_id", user_id, USER_ID))
         )
         return identify(
-            self.context.audit,
+            self.context.rules,
             self.caller,
             Identification.SEARCH_USERS,
-            record.name,
+            record,
             user_match_threshold,
             search,
             _user_search_outcome,
@@ -328,7 +337,7 @@ class CollectionUsers(AccountService):
     ) -> SearchUsersResult:
         """Users like the largest face in the image; the other faces are reported unsearched."""
         record = self.searchable_collection(collection_id)
-        limit = parse_limit("max_users", max_users, 1, MAX_USERS, DEFAULT_MAX_USERS)
+        limit = self.search_limit(record, max_users, "max_users", MAX_USERS, DEFAULT_MAX_USERS)
         level = parse_quality_filter(quality_filter)
 
         def search(threshold: float) -> SearchUsersResult:
@@ -343,10 +352,10 @@ class CollectionUsers(AccountService):
             )
 
         return identify(
-            self.context.audit,
+            self.context.rules,
             self.caller,
             Identification.SEARCH_USERS_BY_IMAGE,
-            record.name,
+            record,
             user_match_threshold,
             search,
             _user_search_outcome,

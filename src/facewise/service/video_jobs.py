@@ -87,8 +87,10 @@ class VideoJobs(AccountService):
     ) -> str:
         """A job naming, for each person in the video, the collection faces they match.
 
-        face_match_threshold: 0-100, default 80; checked now, applied when the job runs."""
+        face_match_threshold: 0-100, default 80; checked now, applied (raised to the floor)
+        when the job runs."""
         record = self.searchable_collection(collection_id)
+        self.context.policies.check_search(self.caller, record)
         if face_match_threshold is not None:
             applied_threshold(
                 Identification.VIDEO_FACE_SEARCH, face_match_threshold, "face_match_threshold"
@@ -127,8 +129,11 @@ class VideoJobs(AccountService):
             raise VideoTooLargeError(
                 f"the video is {size:,} bytes; the limit is {limits.max_bytes:,}"
             )
-        request = json.dumps({"video": where, "job_tag": job_tag, **params}, sort_keys=True)
-        fingerprint = hashlib.sha256(request.encode()).hexdigest()
+        asked = {"video": where, "job_tag": job_tag, **params}
+        fingerprint = hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
+        caller = self.caller  # who started it, for the audit record of its search
+        started_by = [caller.access_key_id, caller.request_id, caller.source_address, caller.role]
+        request = json.dumps({**asked, "caller": started_by}, sort_keys=True)
         job = VideoJob(
             job_id=uuid.uuid4().hex,
             account=self.account,

@@ -153,10 +153,10 @@ def _analyse(
     if record is None:
         return metadata
     persons = identify(
-        context.audit,
-        Caller(job.account),
+        context.rules,
+        Caller(job.account, *request.get("caller", [])),
         Identification.VIDEO_FACE_SEARCH,
-        record.name,
+        record,
         request.get("threshold"),
         lambda threshold: _decide_tracks(context, record, samples, threshold),
         lambda decided: Outcome(

@@ -15,10 +15,20 @@ from urllib.parse import unquote, urlsplit
 from facewise.errors import InvalidParameterError
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.settings import store_url
-from facewise.store.protocols import FaceStore, JobStore, KeyStore, StreamStore
+from facewise.store.protocols import (
+    AuditLog,
+    FaceStore,
+    JobStore,
+    KeyStore,
+    OptOutStore,
+    PolicyStore,
+    StreamStore,
+)
+from facewise.store.sqlite_audit import SqliteAuditLog
 from facewise.store.sqlite_db import SqliteDatabase
 from facewise.store.sqlite_jobs import SqliteJobStore
 from facewise.store.sqlite_keys import SqliteKeyStore
+from facewise.store.sqlite_policies import SqliteOptOutStore, SqlitePolicyStore
 from facewise.store.sqlite_store import SqliteFaceStore
 from facewise.store.sqlite_streams import SqliteStreamStore
 
@@ -40,6 +50,9 @@ class OpenedStore:
     access_keys: KeyStore
     jobs: JobStore
     streams: StreamStore
+    audit: AuditLog
+    policies: PolicyStore
+    optouts: OptOutStore
     index_folder: Path
     closer: Callable[[], None]
 
@@ -100,6 +113,9 @@ def open_store(url: str) -> OpenedStore:
             access_keys=SqliteKeyStore(database),
             jobs=SqliteJobStore(database),
             streams=SqliteStreamStore(database),
+            audit=SqliteAuditLog(database),
+            policies=SqlitePolicyStore(database),
+            optouts=SqliteOptOutStore(database),
             index_folder=_index_folder(path),
             closer=database.close,
         )

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facewise.errors import FacewiseError
+from facewise.errors import FacewiseError, StoreError
 from facewise.store.protocols import FaceStore, VectorIndex
 from facewise.store.records import Change, CollectionRecord
 from facewise.store.vectors import AutoIndex, load_index
@@ -138,6 +138,23 @@ class CollectionIndexes:
             self._snapshot(collection, entry)
         except (OSError, FacewiseError) as error:
             log.warning("could not snapshot the index of %r: %s", collection.name, error)
+
+    def rewrite(self, collection: CollectionRecord) -> None:
+        """After an erasure: catch the index up and, if a snapshot of it is on disk, write
+        a new one at once, so no file keeps a deleted descriptor (the old snapshot's data
+        files are deleted when the new manifest replaces it)."""
+        if not self._path(collection).exists():
+            return
+        self.synced(collection)
+        with self._lock:
+            entry = self._entries[collection.row_id]
+        with entry.lock:
+            try:
+                self._snapshot(collection, entry)
+            except OSError as error:
+                raise StoreError(
+                    f"could not rewrite the vector snapshot of {collection.name!r}: {error}"
+                ) from error
 
     def save_all(self) -> None:
         """Snapshot every open index that has unsaved changes (e.g. on shutdown)."""

@@ -18,11 +18,16 @@ import numpy as np
 
 from facewise.store.records import (
     AccessKey,
+    AuditEntry,
+    AuditQuery,
+    AuditRecord,
     Camera,
     Change,
+    CollectionPolicy,
     CollectionRecord,
     DataStream,
     NewFace,
+    OptOut,
     StoredFace,
     StreamProcessorRecord,
     StreamRecord,
@@ -155,6 +160,17 @@ class FaceStore(Protocol):
         self, collection: CollectionRecord, face_ids: Sequence[str]
     ) -> list[StoredFace]: ...
 
+    def faces_created_before(
+        self, collection: CollectionRecord, time_ms: int, limit: int
+    ) -> list[StoredFace]:
+        """Up to ``limit`` faces stored before ``time_ms``, oldest first (for retention)."""
+        ...
+
+    def scrub(self) -> bool:
+        """Make deleted rows unreadable from the store's files too (SQLite: empty the
+        write-ahead log); False if it could not finish now (the next call finishes it)."""
+        ...
+
     def changes_since(self, collection: CollectionRecord, seq: int) -> list[Change]: ...
 
     def log_state(self, collection: CollectionRecord) -> tuple[int, int]: ...
@@ -173,7 +189,9 @@ class FaceStore(Protocol):
 class KeyStore(Protocol):
     """Access keys and the accounts they act as (SigV4 needs each key's secret)."""
 
-    def add_key(self, access_key_id: str, secret: str, account: str) -> AccessKey: ...
+    def add_key(
+        self, access_key_id: str, secret: str, account: str, role: str = "admin"
+    ) -> AccessKey: ...
 
     def key(self, access_key_id: str) -> AccessKey | None: ...
 
@@ -320,3 +338,61 @@ class StreamStore(Protocol):
     ) -> bool: ...
 
     def delete_processor(self, account: str, name: str) -> None: ...
+
+
+class AuditLog(Protocol):
+    """The audit trail: per-account hash-chained records (store/audit_chain.py)."""
+
+    def append(self, entry: AuditEntry) -> AuditRecord:
+        """Write the entry as the account's next record; raises StoreError if it cannot."""
+        ...
+
+    def records(
+        self, query: AuditQuery, after: tuple[int, str, int] | None, limit: int
+    ) -> list[AuditRecord]:
+        """Up to ``limit`` matching records ordered by (time, account, seq), after that key."""
+        ...
+
+    def chain(self, account: str, after_seq: int, limit: int) -> list[AuditRecord]:
+        """The account's records in chain order (seq) after ``after_seq``."""
+        ...
+
+    def accounts(self) -> list[str]: ...
+
+    def head(self, account: str) -> tuple[int, str] | None:
+        """(seq, hash) of the account's newest record, kept beside the chain."""
+        ...
+
+
+class PolicyStore(Protocol):
+    """What admins allow: per-collection policies and each account's threshold floor."""
+
+    def collection_policy(self, collection_row_id: int) -> CollectionPolicy | None: ...
+
+    def set_collection_policy(self, collection_row_id: int, policy: CollectionPolicy) -> None: ...
+
+    def retention(self) -> list[tuple[int, int]]:
+        """(collection row id, max face age in ms) of every collection with a retention."""
+        ...
+
+    def account_floor(self, account: str) -> float | None: ...
+
+    def set_account_floor(self, account: str, floor: float) -> None: ...
+
+
+class OptOutStore(Protocol):
+    """People who asked never to be indexed: a descriptor, a reason and a date each."""
+
+    def add_optout(self, account: str, reason: str, embedding: np.ndarray) -> OptOut: ...
+
+    def optouts(self, account: str) -> list[OptOut]: ...
+
+    def optout_embeddings(self, account: str) -> np.ndarray:
+        """(n, 128) float32, in the order of ``optouts``."""
+        ...
+
+    def optout_version(self, account: str) -> tuple[int, int]:
+        """A value that changes whenever the account's list does (for caches)."""
+        ...
+
+    def remove_optout(self, account: str, optout_id: str) -> bool: ...

@@ -77,6 +77,7 @@ class AccessKey:
     account: str
     created_at_ms: int
     revoked_at_ms: int | None = None
+    role: str = "admin"  # admin, index, search or read (service/keys.py)
 
     @property
     def active(self) -> bool:
@@ -178,3 +179,79 @@ class StreamProcessorRecord:
     created_at_ms: int
     updated_at_ms: int
     session_id: str | None = None
+    started_by: str | None = None  # the access key that last started it (for the audit)
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited action as it is written: an identification (who searched what, at which
+    threshold, and what it matched) or an erasure (which faces or users were deleted).
+
+    Never image bytes or descriptors. ``ids``: the FaceIds/UserIds matched (or deleted).
+    """
+
+    account: str
+    time_ms: int
+    operation: str
+    access_key_id: str | None = None
+    collection: str | None = None
+    requested_threshold: float | None = None
+    applied_threshold: float | None = None
+    faces_searched: int = 0
+    faces_matched: int = 0
+    ids: tuple[str, ...] = ()
+    request_id: str | None = None
+    source_address: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """An audit entry as stored: its place in the account's chain (``seq`` from 1), the hash
+    of the record before it, and its own hash (store/audit_chain.py)."""
+
+    seq: int
+    entry: AuditEntry
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Which audit records to list: every field left None matches all."""
+
+    account: str | None = None
+    since_ms: int | None = None
+    until_ms: int | None = None  # exclusive
+    operation: str | None = None
+    collection: str | None = None
+    access_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CollectionPolicy:
+    """What an admin allows on one collection.
+
+    min_threshold: the lowest match threshold a search may use (a lower one is raised to it);
+        None means the account's floor.
+    max_results: the most faces or users one search returns (MaxFaces/MaxUsers above it are
+        lowered to it); None means Rekognition's cap.
+    search_keys: whether keys of the search role may search it (admin keys always may).
+    max_face_age_ms: faces older than this are deleted by the retention sweeper; None keeps
+        faces until they are deleted.
+    """
+
+    min_threshold: float | None = None
+    max_results: int | None = None
+    search_keys: bool = True
+    max_face_age_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """A person who asked never to be indexed: only a descriptor of their face (kept by the
+    store, not here), the reason given and when."""
+
+    optout_id: str
+    account: str
+    reason: str
+    created_at_ms: int

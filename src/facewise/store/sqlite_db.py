@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from facewise.errors import StoreError
-from facewise.store.sqlite_schema import BUSY_TIMEOUT_MS, SCHEMA, SCHEMA_VERSION
+from facewise.store.sqlite_schema import ADDED_COLUMNS, BUSY_TIMEOUT_MS, SCHEMA, SCHEMA_VERSION
 
 
 class SqliteDatabase:
@@ -38,7 +38,11 @@ class SqliteDatabase:
             self.close()
             raise StoreError(f"{self.path} is not a facewise database: {error}") from None
         if version is None or int(version[0]) < SCHEMA_VERSION:
-            with self.write() as db:  # older schemas only lack tables SCHEMA just created
+            with self.write() as db:  # SCHEMA just created the tables older schemas lack
+                for table, column, kind in ADDED_COLUMNS:
+                    present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+                    if column not in present:
+                        db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
                 db.execute(
                     "INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),)
                 )
@@ -62,6 +66,9 @@ class SqliteDatabase:
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = FULL")
                 connection.execute("PRAGMA foreign_keys = ON")
+                # Deleted rows are overwritten with zeros, in the file and its free pages:
+                # an erased face's descriptor cannot be read back from the bytes.
+                connection.execute("PRAGMA secure_delete = ON")
                 connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             except sqlite3.DatabaseError as error:
                 raise StoreError(f"cannot open {self.path}: {error}") from error
@@ -98,6 +105,16 @@ class SqliteDatabase:
             yield db
         finally:
             db.execute("COMMIT")
+
+    def scrub(self) -> bool:
+        """Copy the write-ahead log into the file and truncate it to nothing, so that rows
+        deleted with secure_delete leave no copy in the log either. False when a reader kept
+        it from finishing (the next scrub finishes the job)."""
+        try:
+            busy, _, _ = self.connection().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot checkpoint {self.path}: {error}") from error
+        return not busy
 
     def close(self) -> None:
         """Close every thread's connection; the next use opens new ones."""

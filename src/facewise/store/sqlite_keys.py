@@ -9,10 +9,10 @@ from __future__ import annotations
 from facewise.store.records import AccessKey, now_ms
 from facewise.store.sqlite_db import SqliteDatabase
 
-_COLUMNS = "access_key_id, secret, account, created_at_ms, revoked_at_ms"
+_COLUMNS = "access_key_id, secret, account, created_at_ms, revoked_at_ms, role"
 
 
-def _key(row: tuple[str, str, str, int, int | None]) -> AccessKey:
+def _key(row: tuple[str, str, str, int, int | None, str]) -> AccessKey:
     return AccessKey(*row)
 
 
@@ -22,12 +22,14 @@ class SqliteKeyStore:
     def __init__(self, database: SqliteDatabase) -> None:
         self.database = database
 
-    def add_key(self, access_key_id: str, secret: str, account: str) -> AccessKey:
-        key = AccessKey(access_key_id, secret, account, now_ms())
+    def add_key(
+        self, access_key_id: str, secret: str, account: str, role: str = "admin"
+    ) -> AccessKey:
+        key = AccessKey(access_key_id, secret, account, now_ms(), role=role)
         with self.database.write() as db:
             db.execute(
-                f"INSERT INTO access_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, NULL)",
-                (key.access_key_id, key.secret, key.account, key.created_at_ms),
+                f"INSERT INTO access_keys ({_COLUMNS}) VALUES (?, ?, ?, ?, NULL, ?)",
+                (key.access_key_id, key.secret, key.account, key.created_at_ms, key.role),
             )
         return key
 

@@ -5,8 +5,9 @@ index (keyed by face row id, stored per collection row id) can never mistake a n
 an old one.
 """
 
-SCHEMA_VERSION = 3  # 2: video jobs; 3: accounts, cameras, data streams, stream processors
-# (each version only adds tables: an older file gains them on open)
+SCHEMA_VERSION = 4  # 2: video jobs; 3: accounts, cameras, data streams, stream processors;
+# 4: audit trail, policies, opt-outs, key roles. Each version adds tables (an older file gains
+# them on open) and, from 4, columns (ADDED_COLUMNS, added on open).
 BUSY_TIMEOUT_MS = 30_000
 DESCRIPTOR_BYTES = 128 * 4
 
@@ -104,7 +105,8 @@ CREATE TABLE IF NOT EXISTS access_keys (
     secret TEXT NOT NULL,
     account TEXT NOT NULL,
     created_at_ms INTEGER NOT NULL,
-    revoked_at_ms INTEGER
+    revoked_at_ms INTEGER,
+    role TEXT NOT NULL DEFAULT 'admin'
 );
 CREATE TABLE IF NOT EXISTS accounts (
     name TEXT PRIMARY KEY,
@@ -150,6 +152,60 @@ CREATE TABLE IF NOT EXISTS stream_processors (
     created_at_ms INTEGER NOT NULL,
     updated_at_ms INTEGER NOT NULL,
     session_id TEXT,
+    started_by TEXT,
     PRIMARY KEY (account, name)
 );
+CREATE INDEX IF NOT EXISTS faces_by_age ON faces (collection_row_id, created_at_ms);
+CREATE TABLE IF NOT EXISTS audit_records (
+    account TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    operation TEXT NOT NULL,
+    access_key_id TEXT,
+    collection TEXT,
+    requested_threshold REAL,
+    applied_threshold REAL,
+    faces_searched INTEGER NOT NULL,
+    faces_matched INTEGER NOT NULL,
+    ids TEXT NOT NULL,
+    request_id TEXT,
+    source_address TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    PRIMARY KEY (account, seq)
+);
+CREATE INDEX IF NOT EXISTS audit_by_time ON audit_records (time_ms, account, seq);
+CREATE TABLE IF NOT EXISTS audit_heads (
+    account TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS collection_policies (
+    collection_row_id INTEGER PRIMARY KEY REFERENCES collections(row_id) ON DELETE CASCADE,
+    min_threshold REAL,
+    max_results INTEGER,
+    search_keys INTEGER NOT NULL,
+    max_face_age_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS account_policies (
+    account TEXT PRIMARY KEY,
+    threshold_floor REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS optouts (
+    row_id INTEGER PRIMARY KEY AUTOINCREMENT,
+    optout_id TEXT NOT NULL UNIQUE,
+    account TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    embedding BLOB NOT NULL CHECK (length(embedding) = 512)
+);
+CREATE INDEX IF NOT EXISTS optouts_by_account ON optouts (account, row_id);
 """
+
+# Columns later versions added to tables an older file already has: (table, column, type).
+# An added column's default is what rows written before it mean (keys made before roles
+# existed could do everything, so they become admin keys).
+ADDED_COLUMNS = (
+    ("access_keys", "role", "TEXT NOT NULL DEFAULT 'admin'"),
+    ("stream_processors", "started_by", "TEXT"),
+)

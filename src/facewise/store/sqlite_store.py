@@ -337,6 +337,26 @@ class SqliteFaceStore:
                 )
         return found
 
+    def faces_created_before(
+        self, collection: CollectionRecord, time_ms: int, limit: int
+    ) -> list[StoredFace]:
+        """Up to ``limit`` of the collection's faces stored before ``time_ms``, oldest first."""
+        rows = (
+            self._connection()
+            .execute(
+                f"SELECT {_FACE_COLUMNS} FROM faces WHERE collection_row_id = ? "
+                "AND created_at_ms < ? ORDER BY created_at_ms, row_id LIMIT ?",
+                (collection.row_id, time_ms, limit),
+            )
+            .fetchall()
+        )
+        return [_face(row) for row in rows]
+
+    def scrub(self) -> bool:
+        """Leave no copy of deleted rows in the files (deletes already zero them in place;
+        this empties the write-ahead log). False if a reader kept it from finishing."""
+        return self.database.scrub()
+
     # -- change log -------------------------------------------------------------------------------
 
     def changes_since(self, collection: CollectionRecord, seq: int) -> list[Change]:

@@ -19,7 +19,7 @@ from facewise.store.sqlite_db import SqliteDatabase
 
 _PROCESSOR_COLUMNS = (
     "account, name, camera, data_stream, collection, settings, tags, status, status_message, "
-    "created_at_ms, updated_at_ms, session_id"
+    "created_at_ms, updated_at_ms, session_id, started_by"
 )
 _STREAM_COLUMNS = "row_id, account, name, created_at_ms, retention_ms, sinks"
 
@@ -237,7 +237,7 @@ class SqliteStreamStore:
             try:
                 db.execute(
                     f"INSERT INTO stream_processors ({_PROCESSOR_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     astuple(processor),
                 )
             except sqlite3.IntegrityError:
@@ -271,7 +271,7 @@ class SqliteStreamStore:
         with self.database.write() as db:
             db.execute(
                 "UPDATE stream_processors SET settings = ?, tags = ?, status = ?, "
-                "status_message = ?, updated_at_ms = ?, session_id = ? "
+                "status_message = ?, updated_at_ms = ?, session_id = ?, started_by = ? "
                 "WHERE account = ? AND name = ?",
                 (
                     processor.settings,
@@ -280,6 +280,7 @@ class SqliteStreamStore:
                     processor.status_message,
                     processor.updated_at_ms,
                     processor.session_id,
+                    processor.started_by,
                     processor.account,
                     processor.name,
                 ),
