@@ -26,9 +26,9 @@ from facewise.service.identify import (
     MemoryAudit,
 )
 from facewise.service.images import ImageSource
+from facewise.service.policy import DEFAULT_FLOOR
 from facewise.store.indexes import CollectionIndexes
 from tests.fakes.analyzer import FakeAnalyzer, People
-from facewise.service.policy import DEFAULT_FLOOR
 from tests.fakes.memory_policies import MemoryPolicyStore
 from tests.fakes.memory_store import MemoryFaceStore
 
