@@ -13,11 +13,14 @@ import pytest
 from PIL import Image
 
 from facewise.cli import evaluate as evaluate_cli
+from facewise.cli.analyzer_options import analyzer_from_args
 from facewise.cli.det_plot import DET_SIZE_WH, axis_range, det_image
 from facewise.cli.main import _add_store_options
 from facewise.errors import InvalidParameterError
 from facewise.pipeline.analyzer import FaceAnalyzer
+from facewise.service.collections import FaceCollections
 from facewise.service.evaluate import DetCurve, Scope, ScopeRates, det_curve, error_rates
+from tests.fakes.analyzer import FakeAnalyzer, People
 from tests.service.test_evaluate import write_labelled_photos
 
 
@@ -38,7 +41,7 @@ def run(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], analyzer: FaceAnalyzer
 ) -> Any:
     """Run the command with the session's analyzer; (exit status, stdout, stderr)."""
-    monkeypatch.setattr(evaluate_cli, "_analyzer", lambda args: analyzer)
+    monkeypatch.setattr(evaluate_cli, "analyzer_from_args", lambda args: analyzer)
 
     def run(*argv: object) -> tuple[int, str, str]:
         args = parse(*argv)
@@ -126,9 +129,12 @@ def test_json_by_manifest_with_groups_and_a_floor(run: Any, photos: Path, tmp_pa
 
 
 def test_the_floor_defaults_to_the_accounts(
-    run: Any, photos: Path, monkeypatch: pytest.MonkeyPatch
+    run: Any, photos: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    assert evaluate_cli.account_floor(parse(photos)) == 90.0
+    assert evaluate_cli.account_floor(parse(photos, "--data-dir", tmp_path)) == 90.0
+    with FaceCollections.open(tmp_path, analyzer=FakeAnalyzer(People())) as faces:
+        faces.set_account_floor(95)
+    assert evaluate_cli.account_floor(parse(photos, "--data-dir", tmp_path)) == 95.0
     monkeypatch.setattr(evaluate_cli, "account_floor", lambda args: 97.5)
     status, out, _ = run(photos, "--json")
     assert status == 0
@@ -164,7 +170,7 @@ def test_analyzer_options_reach_the_analyzer(photos: Path, tmp_path: Path) -> No
         "--data-dir",
         tmp_path,
     )
-    config = evaluate_cli._analyzer(args).config  # builds no model until one is used
+    config = analyzer_from_args(args).config  # builds no model until one is used
     assert config.detector.score_threshold == 0.8
     assert (config.detector.min_face_px, config.detector.max_side_px) == (60, 800)
     assert (config.embedder, config.data_dir) == ("dlib", tmp_path)

@@ -10,34 +10,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from facewise.cli.analyzer_options import add_analyzer_options, analyzer_from_args
+
 if TYPE_CHECKING:
-    from facewise.pipeline.analyzer import FaceAnalyzer
     from facewise.service.evaluate import EvaluationResult, RateAt, ScopeRates
 
 
 def account_floor(args: argparse.Namespace) -> float:
     """The floor of the account the command acts for: the lowest threshold it may use."""
-    from facewise.service.policy import DEFAULT_FLOOR
+    from facewise.service.caller import DEFAULT_ACCOUNT
+    from facewise.service.policy import Policies
+    from facewise.store.backends import chosen_store_url, open_store
 
-    # wired to the policy store by the accountability work
-    return DEFAULT_FLOOR  # 90.0
-
-
-def _analyzer(args: argparse.Namespace) -> FaceAnalyzer:
-    # The knobs of cli/main.py's _analyzer (plus --min-face, which that one leaves out).
-    # Importing it from here would make an import cycle once main.py registers this module
-    # (tests/test_layers.py counts lazy imports): both belong in a shared cli module.
-    from facewise.models.retinaface import DetectorConfig
-    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
-
-    detector = DetectorConfig(
-        score_threshold=args.min_confidence / 100.0,
-        min_face_px=args.min_face,
-        max_side_px=args.max_side,
-    )
-    return FaceAnalyzer(
-        AnalyzerConfig(detector=detector, embedder=args.embedder, data_dir=args.data_dir)
-    )
+    store = open_store(chosen_store_url(args.store_url, args.data_dir))
+    try:
+        return Policies(store.policies, store.faces).account_floor(DEFAULT_ACCOUNT)
+    finally:
+        store.close()
 
 
 def _manifest_path(value: Path, folder: Path) -> Path:
@@ -70,7 +59,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         labelled = labelled_folder(args.folder)
     floor = args.floor if args.floor is not None else account_floor(args)
     progress = _progress if sys.stderr.isatty() else None
-    result = evaluate(labelled, _analyzer(args), floor, progress=progress)
+    result = evaluate(labelled, analyzer_from_args(args), floor, progress=progress)
     if args.json:
         print(json.dumps(result_json(result), indent=2))
     else:
@@ -252,35 +241,6 @@ def add_commands(
     evaluate.add_argument(
         "--json", action="store_true", help="print the whole result, every pair included"
     )
-    evaluate.add_argument(
-        "--min-confidence",
-        type=float,
-        default=90.0,
-        metavar="PCT",
-        help="lowest detection confidence kept, 0-100 (lower finds more faces, and more false "
-        "ones; default 90)",
-    )
-    evaluate.add_argument(
-        "--min-face",
-        type=int,
-        default=40,
-        metavar="PX",
-        help="smallest face side worth finding, in the photo's pixels (smaller is slower on big "
-        "photos; default 40)",
-    )
-    evaluate.add_argument(
-        "--max-side",
-        type=int,
-        default=1024,
-        metavar="PX",
-        help="never detect on more than this many pixels along the longer side (larger finds "
-        "smaller faces in big photos, slower; default 1024)",
-    )
-    evaluate.add_argument(
-        "--embedder",
-        choices=["onnx", "dlib"],
-        default="onnx",
-        help="run dlib's ResNet converted to ONNX (default, ~25x faster) or in dlib (reference)",
-    )
+    add_analyzer_options(evaluate, landmarks_68=False)
     add_store_options(evaluate)
     evaluate.set_defaults(run=_evaluate)

@@ -9,27 +9,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from facewise import __version__
+from facewise.cli.analyzer_options import add_analyzer_options, analyzer_from_args
 from facewise.errors import FacewiseError
 
 EXIT_USAGE = 2
 EXIT_FAILED = 1
-
-
-def _analyzer(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from facewise.models.retinaface import DetectorConfig
-    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
-
-    detector = DetectorConfig(
-        score_threshold=args.min_confidence / 100.0, max_side_px=args.max_side
-    )
-    return FaceAnalyzer(
-        AnalyzerConfig(
-            detector=detector,
-            landmarks_68=args.landmarks_68,
-            embedder=args.embedder,
-            data_dir=args.data_dir,
-        )
-    )
 
 
 def _detect(args: argparse.Namespace) -> int:
@@ -40,7 +24,7 @@ def _detect(args: argparse.Namespace) -> int:
 
     attributes = [a.strip() for a in args.attributes.split(",") if a.strip()]
     rgb = load_image(args.image)
-    result = detect_faces(rgb, attributes=attributes, analyzer=_analyzer(args))
+    result = detect_faces(rgb, attributes=attributes, analyzer=analyzer_from_args(args))
     if args.json:
         print(json.dumps(detect_faces_response(result), indent=2))
     else:
@@ -66,7 +50,7 @@ def _compare(args: argparse.Namespace) -> int:
         target,
         similarity_threshold=threshold,
         quality_filter=args.quality_filter,
-        analyzer=_analyzer(args),
+        analyzer=analyzer_from_args(args),
     )
     if args.json:
         print(json.dumps(compare_faces_response(result), indent=2))
@@ -159,42 +143,7 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_model_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--min-confidence",
-        type=float,
-        default=90.0,
-        metavar="PCT",
-        help="lowest detection confidence kept, 0-100 (lower finds more faces, and more false "
-        "ones; default 90)",
-    )
-    parser.add_argument(
-        "--min-face",
-        type=int,
-        default=40,
-        metavar="PX",
-        help="smallest face side worth finding, in the photo's pixels (smaller is slower on big "
-        "photos; default 40)",
-    )
-    parser.add_argument(
-        "--max-side",
-        type=int,
-        default=1024,
-        metavar="PX",
-        help="never detect on more than this many pixels along the longer side (larger finds "
-        "smaller faces in big photos, slower; default 1024)",
-    )
-    parser.add_argument(
-        "--landmarks-68",
-        action="store_true",
-        help="use dlib's 68-point model (not for commercial use) for the 30 Rekognition "
-        "landmarks and EyesOpen/MouthOpen/Smile",
-    )
-    parser.add_argument(
-        "--embedder",
-        choices=["onnx", "dlib"],
-        default="onnx",
-        help="run dlib's ResNet converted to ONNX (default, ~25x faster) or in dlib (reference)",
-    )
+    add_analyzer_options(parser)
     _add_data_dir(parser)
     parser.add_argument("--json", action="store_true", help="print Rekognition's JSON response")
     parser.add_argument(
@@ -258,12 +207,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(models)
     models.set_defaults(run=_models)
 
-    from facewise.cli import collections, server, streams, video
+    from facewise.cli import collections, evaluate, server, streams, video
 
     collections.add_commands(commands, _add_store_options)
     video.add_commands(commands, _add_store_options)
     streams.add_commands(commands, _add_store_options)
     server.add_commands(commands, _add_store_options)
+    evaluate.add_commands(commands, _add_store_options)
     return parser
 
 
