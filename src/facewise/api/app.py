@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from facewise.api import errors, roles
+from facewise.api import admin, errors, roles
 from facewise.api.handlers import IMAGE_OPERATIONS, Call, find_handler
 from facewise.api.kinesis import (
     KINESIS_SERVICE,
@@ -80,6 +80,7 @@ class _Outcome:
     operation: str
     account: str = "-"
     error_code: str | None = None
+    content_type: bytes = JSON_CONTENT_TYPE
 
     @classmethod
     def failed(cls, error: errors.AwsError, operation: str, account: str = "-") -> _Outcome:
@@ -166,6 +167,9 @@ class RekognitionApp:
             elif path == "/metrics" and method in ("GET", "HEAD"):
                 outcome = _Outcome(200, self.metrics.render().encode(), "metrics")
                 content_type = b"text/plain; version=0.0.4"
+            elif path.startswith(admin.PREFIX) and method in ("GET", "HEAD"):
+                outcome = await self._admin(scope, headers, request_id, client[0])
+                content_type = outcome.content_type
             elif path != "/":
                 raise errors.NotFound(f"no such path {path[:100]!r}; requests go to POST /")
             elif method != "POST":
@@ -233,6 +237,40 @@ class RekognitionApp:
                 body=body,
             )
             return await pool.run(lambda: self._process(name, request, request_id, source))
+
+    async def _admin(
+        self, scope: Scope, headers: dict[str, str], request_id: str, source: str
+    ) -> _Outcome:
+        """facewise's own endpoints (api/admin.py): GET, signed for the service facewise."""
+        request = SignedRequest(
+            method=scope["method"],
+            host=headers.get("host", ""),
+            path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?")[0],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=b"",
+        )
+        path = scope["path"]
+
+        def work() -> _Outcome:
+            account = "-"
+            try:
+                signer = verify(request, self.keys.active, service=admin.ADMIN_SERVICE)
+                account, key = signer.account, signer.key
+                caller = Caller(account, key.access_key_id, request_id, source, key.role)
+                body, kind = admin.handle(self.context, caller, path, request.query)
+                return _Outcome(200, body, path, account, content_type=kind)
+            except errors.AwsError as error:
+                return _Outcome.failed(error, path, account)
+            except FacewiseError as error:
+                return _Outcome.failed(errors.from_core(error), path, account)
+            except Exception:
+                error_log.exception("%s failed", path)
+                wire = errors.InternalServerError("facewise failed on this request; see its log")
+                return _Outcome.failed(wire, path, account)
+
+        with self.store.admission():
+            return await self.store.run(work)
 
     async def _read_body(self, receive: Receive, headers: dict[str, str], limit: int) -> bytes:
         declared = headers.get("content-length", "")

@@ -207,13 +207,14 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(models)
     models.set_defaults(run=_models)
 
-    from facewise.cli import collections, evaluate, server, streams, video
+    from facewise.cli import accountability, collections, evaluate, server, streams, video
 
     collections.add_commands(commands, _add_store_options)
     video.add_commands(commands, _add_store_options)
     streams.add_commands(commands, _add_store_options)
     server.add_commands(commands, _add_store_options)
     evaluate.add_commands(commands, _add_store_options)
+    accountability.add_commands(commands, _add_store_options)
     return parser
 
 

@@ -40,6 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
             live=LiveSettings(
                 give_up_after_s=args.camera_give_up_s, motion_gating=not args.no_motion_gating
             ),
+            retention_sweep_s=args.retention_sweep_s,
         )
     )
 
@@ -52,8 +53,11 @@ def _keys(args: argparse.Namespace) -> int:
     try:
         keys = AccessKeys(store.access_keys)
         if args.action == "create":
-            created = keys.create(args.account)
-            print(f"# access key for account {created.account!r}; the secret is shown only now")
+            created = keys.create(args.account, args.role)
+            print(
+                f"# {created.role} key for account {created.account!r}; "
+                "the secret is shown only now"
+            )
             print(created.exports())
         elif args.action == "revoke":
             if not args.key:
@@ -68,8 +72,8 @@ def _keys(args: argparse.Namespace) -> int:
             else:
                 for row in rows:
                     print(
-                        f"{row['access_key_id']}  {row['account']:<20} {row['status']:<8} "
-                        f"created {row['created']}"
+                        f"{row['access_key_id']}  {row['account']:<20} {row['role']:<6} "
+                        f"{row['status']:<8} created {row['created']}"
                     )
         return 0
     finally:
@@ -81,6 +85,7 @@ def _key_row(key: AccessKey) -> dict[str, str]:
     return {
         "access_key_id": key.access_key_id,
         "account": key.account,
+        "role": key.role,
         "status": "active" if key.active else "revoked",
         "created": created,
     }
@@ -147,6 +152,13 @@ def add_commands(
         help="analyse every sampled camera frame, also when nothing moved (costs CPU)",
     )
     serve.add_argument(
+        "--retention-sweep-s",
+        type=float,
+        default=60.0,
+        help="seconds between passes deleting faces past their collection's maximum age "
+        "(default 60)",
+    )
+    serve.add_argument(
         "--landmarks-68",
         action="store_true",
         help="enable the 68-point model (Smile, EyesOpen, MouthOpen; non-commercial licence)",
@@ -159,6 +171,13 @@ def add_commands(
     keys.add_argument("key", nargs="?", help="the access key id (for revoke)")
     keys.add_argument(
         "--account", default="default", help="the account a new key acts as (default 'default')"
+    )
+    keys.add_argument(
+        "--role",
+        choices=["admin", "index", "search", "read"],
+        default="admin",
+        help="what a new key may do: admin (everything), index (write faces and users), "
+        "search (identify), read (describe and list); default admin",
     )
     keys.add_argument("--json", action="store_true", help="list as JSON")
     add_data_dir(keys)
