@@ -73,7 +73,7 @@ def test_an_intact_trail_verifies(data_dir: Path, capsys: pytest.CaptureFixture[
 TAMPERING: dict[str, tuple[tuple[str, ...], str]] = {
     "an edited threshold": (
         ("UPDATE audit_records SET applied_threshold = 50 WHERE account='default' AND seq=5",),
-        "record 4: was altered",
+        "record 5: was altered",
     ),
     "an edited match list": (
         ("UPDATE audit_records SET ids = '[]' WHERE account='default' AND seq=7",),
