@@ -11,12 +11,19 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.api.shape_check import shape_problems
@@ -118,6 +125,28 @@ class ServerProcess:
             aws_secret_access_key=secret or self.secret,
             config=Config(retries={"max_attempts": 1, "mode": "standard"}),
         )
+
+    def admin_get(
+        self, path: str, key: tuple[str, str] | None = None, **query: Any
+    ) -> tuple[int, bytes]:
+        """(status, body) of a GET of facewise's own endpoints, signed for the service
+        ``facewise`` (with the first key unless another is given)."""
+        url = f"{self.url}{path}" + (f"?{urlencode(query)}" if query else "")
+        request = AWSRequest(method="GET", url=url)
+        credentials = Credentials(*(key or (self.access_key_id, self.secret)))
+        SigV4Auth(credentials, "facewise", "us-east-1").add_auth(request)
+        prepared = urllib.request.Request(url, headers=dict(request.headers.items()))
+        try:
+            with urllib.request.urlopen(prepared, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read()
+
+    def audit_records(self, key: tuple[str, str] | None = None, **query: Any) -> list[Any]:
+        """The signing key's account's audit records matching the query (up to 1,000)."""
+        status, body = self.admin_get("/facewise/audit/records", key, limit=1000, **query)
+        assert status == 200, body
+        return list(json.loads(body)["Records"])
 
     def cli(self, *args: str) -> str:
         """The output of `facewise ARGS` on this server's data directory."""

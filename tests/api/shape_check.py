@@ -11,6 +11,10 @@ from typing import Any
 
 from botocore.model import Shape
 
+# Values facewise adds to Rekognition's enums, documented in docs/rekognition.md: SDKs parse
+# enum strings they do not know as plain strings.
+EXTENSIONS = {"Reason": ("OPTED_OUT",)}
+
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
@@ -63,7 +67,7 @@ def shape_problems(value: Any, shape: Shape, path: str = "$") -> list[str]:
     if kind == "string":
         if not isinstance(value, str):
             return [f"{path}: expected a string ({shape.name}), got {type(value).__name__}"]
-        if shape.enum and value not in shape.enum:
+        if shape.enum and value not in shape.enum and value not in EXTENSIONS.get(shape.name, ()):
             return [f"{path}: {value!r} is not one of {shape.name}'s {len(shape.enum)} values"]
         return _range_problems(len(value), shape, path, "length ")
     if kind in ("float", "double"):

@@ -6,15 +6,10 @@ every operation outside it."""
 from __future__ import annotations
 
 import json
-import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.api.server import ServerProcess, code_of
@@ -30,21 +25,6 @@ def _key(server: ServerProcess, role: str) -> tuple[str, str]:
         if line.startswith("export ")
     )
     return values["AWS_ACCESS_KEY_ID"], values["AWS_SECRET_ACCESS_KEY"]
-
-
-def admin_get(
-    server: ServerProcess, key: tuple[str, str], path: str, **query: Any
-) -> tuple[int, bytes]:
-    """GET a facewise endpoint signed with SigV4 for the service ``facewise``."""
-    url = f"{server.url}{path}" + (f"?{urlencode(query)}" if query else "")
-    request = AWSRequest(method="GET", url=url)
-    SigV4Auth(Credentials(*key), "facewise", "us-east-1").add_auth(request)
-    prepared = urllib.request.Request(url, headers=dict(request.headers.items()))
-    try:
-        with urllib.request.urlopen(prepared, timeout=30) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
 
 
 @pytest.fixture(scope="module")
@@ -71,9 +51,7 @@ def staff(admin, astronaut_jpeg: bytes, hopper_jpeg: bytes) -> dict[str, str]:  
 
 
 def _records(server: ServerProcess, key: tuple[str, str], **query: Any) -> list[dict[str, Any]]:
-    status, body = admin_get(server, key, "/facewise/audit/records", limit=1000, **query)
-    assert status == 200, body
-    return list(json.loads(body)["Records"])
+    return server.audit_records(key, **query)
 
 
 def _newest(server: ServerProcess, keys: dict[str, tuple[str, str]], seen: int) -> list[dict]:
@@ -156,7 +134,7 @@ def test_every_identification_writes_one_record(  # type: ignore[no-untyped-def]
             assert record["faces_matched"] == len(response["FaceMatches"]) == 0
         if operation in ("search_users", "search_users_by_image"):
             assert record["ids"] == [m["User"]["UserId"] for m in response["UserMatches"]]
-    status, body = admin_get(server, keys["admin"], "/facewise/audit/verify")
+    status, body = server.admin_get("/facewise/audit/verify", keys["admin"])
     verdict = json.loads(body)
     assert status == 200 and verdict["Intact"] and verdict["Records"] >= 6
 
@@ -274,7 +252,7 @@ def test_each_role_is_refused_what_is_outside_it(  # type: ignore[no-untyped-def
     with pytest.raises(ClientError) as denied:
         kinesis.create_stream(StreamName="audited-stream", ShardCount=1)
     assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
-    status, body = admin_get(server, keys[role], "/facewise/audit/records")
+    status, body = server.admin_get("/facewise/audit/records", keys[role])
     assert status == 403 and json.loads(body)["__type"] == "AccessDeniedException"
 
 
@@ -285,17 +263,17 @@ def test_the_audit_endpoint_sees_only_its_account(  # type: ignore[no-untyped-de
     assert ours and {r["account"] for r in ours} == {ACCOUNT}
     theirs = _records(server, (server.access_key_id, server.secret))
     assert all(r["account"] == "default" for r in theirs)
-    status, body = admin_get(server, keys["admin"], "/facewise/audit/export", format="csv")
+    status, body = server.admin_get("/facewise/audit/export", keys["admin"], format="csv")
     assert status == 200 and body.decode().splitlines()[0].startswith("account,seq,time")
-    status, _ = admin_get(server, keys["admin"], "/facewise/audit/records", limit=0)
+    status, _ = server.admin_get("/facewise/audit/records", keys["admin"], limit=0)
     assert status == 400
-    status, _ = admin_get(server, keys["admin"], "/facewise/audit/records", bogus=1)
+    status, _ = server.admin_get("/facewise/audit/records", keys["admin"], bogus=1)
     assert status == 400
-    page = json.loads(admin_get(server, keys["admin"], "/facewise/audit/records", limit=2)[1])
+    page = json.loads(server.admin_get("/facewise/audit/records", keys["admin"], limit=2)[1])
     assert len(page["Records"]) == 2 and page["NextToken"]
     nxt = json.loads(
-        admin_get(
-            server, keys["admin"], "/facewise/audit/records", limit=2, next_token=page["NextToken"]
+        server.admin_get(
+            "/facewise/audit/records", keys["admin"], limit=2, next_token=page["NextToken"]
         )[1]
     )
     assert nxt["Records"][0]["seq"] == page["Records"][-1]["seq"] + 1

@@ -83,6 +83,7 @@ def test_a_camera_is_watched_and_each_person_reported_once_per_pass(
     )
     assert created["StreamProcessorArn"].endswith(":streamprocessor/door-watch")
     assert _status(rekognition, "door-watch")["Status"] == "STOPPED"
+    started_ms = int(time.time() * 1000)
     assert rekognition.start_stream_processor(Name="door-watch")["SessionId"]
     _until(lambda: _status(rekognition, "door-watch")["Status"] == "RUNNING", 20, "RUNNING")
     # The file plays in real time (8.5 s) and the processor stops when it ends.
@@ -99,6 +100,17 @@ def test_a_camera_is_watched_and_each_person_reported_once_per_pass(
     assert {m["Face"]["FaceId"] for r in named for m in r["MatchedFaces"]} == {eileen_face}
     assert all(r["MatchedFaces"][0]["Similarity"] >= 80 for r in named)
     assert len(unknown) == 1
+    # Each record is an audited identification: the key that started the processor, the
+    # requested 80 raised to the floor (90), the FaceIds it matched.
+    audited = [
+        r
+        for r in server.audit_records(operation="stream_face_search", collection="lobby")
+        if r["time_ms"] >= started_ms
+    ]
+    assert len(audited) == len(records)
+    assert sorted(r["ids"] for r in audited) == [[], [eileen_face], [eileen_face]]
+    assert {(r["requested_threshold"], r["applied_threshold"]) for r in audited} == {(80, 90)}
+    assert {r["access_key_id"] for r in audited} == {server.access_key_id}
     offsets = sorted(r["InputInformation"]["KinesisVideo"]["FrameOffsetInSeconds"] for r in records)
     assert offsets[0] < 1.5 and offsets[-1] > 6.0, offsets  # the second pass starts at 6 s
     assert records[0]["InputInformation"]["KinesisVideo"]["StreamArn"] == camera
@@ -278,3 +290,46 @@ def test_protocol_errors(
         StartingSequenceNumber=put["SequenceNumber"],
     )["ShardIterator"]
     assert kinesis.get_records(ShardIterator=after)["Records"][0]["Data"] == b'{"hello": 1}'
+
+
+def test_an_opted_out_person_is_never_reported(
+    server: ServerProcess, crossing_video: Path, astronaut_jpeg: bytes, tmp_path: Path
+) -> None:
+    """Eileen opts out (`facewise optout add`): her face leaves the collection, IndexFaces
+    refuses her with OPTED_OUT, and a camera showing her reports only unknown faces."""
+    account = "private"
+    rekognition = server.client(*server.create_key(account))
+    kinesis = server.kinesis(*server.create_key(account))
+    rekognition.create_collection(CollectionId="private-lobby")
+    rekognition.index_faces(
+        CollectionId="private-lobby", Image={"Bytes": astronaut_jpeg}, ExternalImageId="eileen"
+    )
+    photo = tmp_path / "eileen.jpg"
+    photo.write_bytes(astronaut_jpeg)
+    added = json.loads(
+        server.cli("optout", "add", str(photo), "--reason", "asked", "--account", account)
+    )
+    assert len(added["erased"]["private-lobby"]) == 1
+    refused = rekognition.index_faces(CollectionId="private-lobby", Image={"Bytes": astronaut_jpeg})
+    assert refused["FaceRecords"] == []
+    assert refused["UnindexedFaces"][0]["Reasons"] == ["OPTED_OUT"]
+    camera = (
+        server.cli(
+            "cameras", "add", "private-door", "--url", str(crossing_video), "--account", account
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    output = _data_stream_arn(kinesis, "private-matches")
+    rekognition.create_stream_processor(
+        Name="private-watch",
+        Input={"KinesisVideoStream": {"Arn": camera}},
+        Output={"KinesisDataStream": {"Arn": output}},
+        Settings={"FaceSearch": {"CollectionId": "private-lobby"}},
+        RoleArn=ROLE,
+    )
+    rekognition.start_stream_processor(Name="private-watch")
+    _until(lambda: _status(rekognition, "private-watch")["Status"] == "STOPPED", 60, "the end")
+    responses = [r["FaceSearchResponse"][0] for r in _records(kinesis, "private-matches")]
+    assert len(responses) >= 3  # Eileen twice and Grace, all unknown
+    assert all(r["MatchedFaces"] == [] for r in responses)

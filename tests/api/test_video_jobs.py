@@ -64,8 +64,9 @@ def eileen_face(rekognition, astronaut_jpeg: bytes) -> str:  # type: ignore[no-u
 
 
 def test_face_search_names_each_person_when_they_are_there(
-    rekognition, crossing: dict[str, str], eileen_face: str
+    server: ServerProcess, rekognition, crossing: dict[str, str], eileen_face: str
 ) -> None:  # type: ignore[no-untyped-def]
+    started_ms = int(time.time() * 1000)
     job_id = rekognition.start_face_search(
         Video={"S3Object": crossing}, CollectionId="video-staff", JobTag="door-1"
     )["JobId"]
@@ -107,6 +108,15 @@ def test_face_search_names_each_person_when_they_are_there(
     by_person = _all_pages(rekognition.get_face_search, JobId=job_id, SortBy="INDEX")
     keys = [(p["Person"]["Index"], p["Timestamp"]) for p in by_person]
     assert keys == sorted(keys) and len(keys) == len(persons)
+    # One audit record for the job's search, by the key that started it, at the floor.
+    (audited,) = [
+        r
+        for r in server.audit_records(operation="video_face_search", collection="video-staff")
+        if r["ids"] == [eileen_face] and r["time_ms"] >= started_ms
+    ]
+    assert audited["access_key_id"] == server.access_key_id
+    assert (audited["requested_threshold"], audited["applied_threshold"]) == (None, 90)
+    assert audited["faces_searched"] >= len(eileen_tracks) + 1
 
 
 def test_face_detection_finds_the_faces_at_each_moment(rekognition, crossing) -> None:  # type: ignore[no-untyped-def]
