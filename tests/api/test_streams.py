@@ -38,6 +38,22 @@ def _data_stream_arn(kinesis, name: str) -> str:  # type: ignore[no-untyped-def]
     )
 
 
+def _create_processor(  # type: ignore[no-untyped-def]
+    rekognition, name: str, camera: str, output: str, collection: str, **extra: Any
+) -> dict[str, Any]:
+    """CreateStreamProcessor: the camera's faces searched in the collection, to output."""
+    return dict(
+        rekognition.create_stream_processor(
+            Name=name,
+            Input={"KinesisVideoStream": {"Arn": camera}},
+            Output={"KinesisDataStream": {"Arn": output}},
+            Settings={"FaceSearch": {"CollectionId": collection}},
+            RoleArn=ROLE,
+            **extra,
+        )
+    )
+
+
 def _status(rekognition, name: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     return dict(rekognition.describe_stream_processor(Name=name))
 
@@ -131,13 +147,7 @@ def test_stop_within_two_seconds_and_a_running_processor_cannot_be_deleted(
     kinesis = server.kinesis()
     camera = _camera_arn(server, "loop", str(crossing_video), "--loop")
     output = _data_stream_arn(kinesis, "loop-matches")
-    rekognition.create_stream_processor(
-        Name="loop-watch",
-        Input={"KinesisVideoStream": {"Arn": camera}},
-        Output={"KinesisDataStream": {"Arn": output}},
-        Settings={"FaceSearch": {"CollectionId": "lobby"}},
-        RoleArn=ROLE,
-    )
+    _create_processor(rekognition, "loop-watch", camera, output, "lobby")
     rekognition.start_stream_processor(Name="loop-watch")
     _until(lambda: _status(rekognition, "loop-watch")["Status"] == "RUNNING", 20, "RUNNING")
     with pytest.raises(ClientError) as running:
@@ -171,12 +181,12 @@ def test_a_camera_that_never_answers_ends_failed_with_a_message(
         created = server.cli("topics", "create", "nowhere-status", "--url", hook.url)
         secret = created.splitlines()[1].strip()
         topic = created.split("SNSTopicArn: ", 1)[1].strip()
-        rekognition.create_stream_processor(
-            Name="nowhere-watch",
-            Input={"KinesisVideoStream": {"Arn": camera}},
-            Output={"KinesisDataStream": {"Arn": output}},
-            Settings={"FaceSearch": {"CollectionId": "lobby"}},
-            RoleArn=ROLE,
+        _create_processor(
+            rekognition,
+            "nowhere-watch",
+            camera,
+            output,
+            "lobby",
             NotificationChannel={"SNSTopicArn": topic},
         )
         rekognition.start_stream_processor(Name="nowhere-watch")
@@ -321,13 +331,7 @@ def test_an_opted_out_person_is_never_reported(
         .splitlines()[-1]
     )
     output = _data_stream_arn(kinesis, "private-matches")
-    rekognition.create_stream_processor(
-        Name="private-watch",
-        Input={"KinesisVideoStream": {"Arn": camera}},
-        Output={"KinesisDataStream": {"Arn": output}},
-        Settings={"FaceSearch": {"CollectionId": "private-lobby"}},
-        RoleArn=ROLE,
-    )
+    _create_processor(rekognition, "private-watch", camera, output, "private-lobby")
     rekognition.start_stream_processor(Name="private-watch")
     _until(lambda: _status(rekognition, "private-watch")["Status"] == "STOPPED", 60, "the end")
     responses = [r["FaceSearchResponse"][0] for r in _records(kinesis, "private-matches")]

@@ -165,7 +165,13 @@ def test_delete_removes_the_collection_and_only_it(session: Session) -> None:
 def test_index_counts_go_to_stdout_and_a_corrupt_photo_fails_the_run(session: Session) -> None:
     result = session.steps["index"]
     assert result.returncode == 1  # broken.jpg failed; the others were still indexed
-    assert json.loads(result.stdout) == {"indexed": 4, "skipped": 0, "no face": 0, "failed": 1}
+    assert json.loads(result.stdout) == {
+        "indexed": 4,
+        "skipped": 0,
+        "no face": 0,
+        "opted out": 0,
+        "failed": 1,
+    }
 
 
 def test_index_reports_progress_and_the_failure_on_stderr(session: Session) -> None:
@@ -185,7 +191,13 @@ def test_index_names_faces_after_their_files(session: Session) -> None:
 def test_index_again_skips_what_is_indexed(session: Session) -> None:
     result = session.steps["index again"]
     assert result.returncode == 1  # broken.jpg still fails
-    assert json.loads(result.stdout) == {"indexed": 0, "skipped": 4, "no face": 0, "failed": 1}
+    assert json.loads(result.stdout) == {
+        "indexed": 0,
+        "skipped": 4,
+        "no face": 0,
+        "opted out": 0,
+        "failed": 1,
+    }
     assert "[" not in result.stderr  # --quiet: no progress bar, only the failure
     assert result.stderr.strip().startswith(f"{session.folder / 'broken.jpg'}: ")
     assert len(session.steps["faces list"].json()) == 4  # the face count is unchanged

@@ -91,7 +91,7 @@ def _collections(args: argparse.Namespace) -> int:
 
 def _index(args: argparse.Namespace) -> int:
     files = list(image_files(args.paths))
-    counts = {"indexed": 0, "skipped": 0, "no face": 0, "failed": 0}
+    counts = {"indexed": 0, "skipped": 0, "no face": 0, "opted out": 0, "failed": 0}
     with _open(args) as faces:
         record = faces.describe_collection(args.collection).record
         for number, (path, relative) in enumerate(files, start=1):
@@ -107,7 +107,8 @@ def _index(args: argparse.Namespace) -> int:
                         max_faces=args.max_faces,
                         quality_filter=args.quality_filter,
                     )
-                    note = "indexed" if result.indexed else "no face"
+                    refused = any("opted_out" in u.reasons for u in result.unindexed)
+                    note = "indexed" if result.indexed else "opted out" if refused else "no face"
                 except FacewiseError as error:
                     note = "failed"
                     print(f"\n{path}: {type(error).__name__}: {error}", file=sys.stderr)
