@@ -3,6 +3,7 @@
     POST /          X-Amz-Target: RekognitionService.<Operation>, SigV4-signed
     GET  /healthz   unsigned liveness check
     GET  /metrics   unsigned Prometheus counters (no names of collections, users or faces)
+    GET  /facewise/audit/...  the audit trail for admin keys, SigV4-signed (api/admin.py)
 
 Only this module is async. Each request is read (up to ``max_body_bytes``), then handed to a
 thread pool where it is authenticated, validated and run; image operations use a bounded
