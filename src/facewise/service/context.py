@@ -84,6 +84,7 @@ class ServiceContext:
     policy_store: PolicyStore | None = None  # floors and collection policies
     optout_store: OptOutStore | None = None
     background: list[Closable] = field(default_factory=list)  # threads closed first
+    scrub_pending: bool = False  # an erasure's WAL scrub was delayed (service/erasure.py)
     closer: Callable[[], None] = _nothing
     policies: Policies = field(init=False)
     optouts: OptOutList = field(init=False)

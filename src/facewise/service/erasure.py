@@ -57,8 +57,11 @@ def recorded(
     )
 
 
-def scrub(context: ServiceContext) -> None:
-    """Empty the store's write-ahead log of deleted rows (logged if a reader delays it: the
-    retention sweeper scrubs again on its next pass)."""
-    if not context.store.scrub():
-        log.warning("a long read delayed scrubbing the write-ahead log; it is retried")
+def scrub(context: ServiceContext) -> bool:
+    """Empty the store's write-ahead log of deleted rows. False (and logged) when a reader
+    delayed it: the retention sweeper scrubs again on its next pass."""
+    if context.store.scrub():
+        return True
+    log.warning("a long read delayed scrubbing the write-ahead log; it is retried")
+    context.scrub_pending = True
+    return False

@@ -70,7 +70,8 @@ class RetentionSweeper:
                 deleted[key] = deleted.get(key, 0) + len(done)
                 if len(old) < BATCH:
                     break
-        scrub(self.context)  # also finishes a scrub a reader delayed earlier
+        if self.context.scrub_pending:  # a reader delayed an erasure's scrub: finish it
+            self.context.scrub_pending = not scrub(self.context)
         return deleted
 
     def _loop(self) -> None:
