@@ -92,12 +92,10 @@ Call = Callable[[], int]  # one request; returns how many times botocore retried
 
 
 def disable_audit(context: ServiceContext) -> None:
-    """Make the context keep no audit records: the sink erasures write to, and the rules every
-    identification obeys (built from it in ServiceContext.__post_init__)."""
-    from facewise.service.identify import NO_AUDIT, Rules
+    """Make the context keep no audit records (``context.rules`` follows ``context.audit``)."""
+    from facewise.service.identify import NO_AUDIT
 
     context.audit = NO_AUDIT
-    context.rules = Rules(NO_AUDIT, context.policies, context.optouts)
 
 
 def serve(data_dir: Path, audit: bool, workers: int, max_waiting: int) -> int:

@@ -88,12 +88,16 @@ class ServiceContext:
     closer: Callable[[], None] = _nothing
     policies: Policies = field(init=False)
     optouts: OptOutList = field(init=False)
-    rules: Rules = field(init=False)  # what every identification obeys (service/identify.py)
 
     def __post_init__(self) -> None:
         self.policies = Policies(self.policy_store, self.store)
         self.optouts = OptOutList(self.optout_store)
-        self.rules = Rules(self.audit, self.policies, self.optouts)
+
+    @property
+    def rules(self) -> Rules:
+        """What every identification obeys (service/identify.py), from the current audit
+        sink, policies and opt-out list."""
+        return Rules(self.audit, self.policies, self.optouts)
 
     @classmethod
     def open(
