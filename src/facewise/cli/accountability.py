@@ -55,7 +55,7 @@ def _audit(args: argparse.Namespace) -> int:
                 state = "intact" if chain.broken is None else f"BROKEN: {chain.broken}"
                 print(
                     f"{chain.account}: {chain.records:,} records checked, head {chain.head_seq} "
-                    f"{chain.head_hash[:16]}: {state}"
+                    f"{chain.head_hash or '-'}: {state}"
                 )
             if not report.chains:
                 print("no audit records yet")
@@ -99,8 +99,9 @@ def _policy(args: argparse.Namespace) -> int:
     with _context(args) as context:
         policies = CollectionPolicies(context, Caller(args.account))
         if args.action == "floor":
-            if args.value is not None:
-                policies.set_account_floor(args.value)
+            value = args.collection if args.value is None else args.value
+            if value is not None:
+                policies.set_account_floor(_number(str(value), "floor"))
             print(json.dumps({"account": args.account, "floor": policies.account_floor()}))
             return 0
         if not args.collection:
@@ -189,10 +190,12 @@ def add_commands(
         "policy", help="show or set a collection's policy, or the account's threshold floor"
     )
     policy.add_argument("action", choices=["show", "set", "floor"])
-    policy.add_argument("collection", nargs="?", help="the collection (show, set)")
     policy.add_argument(
-        "value", nargs="?", type=float, help="floor: the new floor, 0-100 (omit to show it)"
+        "collection",
+        nargs="?",
+        help="show, set: the collection; floor: the new floor, 0-100 (omit it to see the floor)",
     )
+    policy.add_argument("value", nargs="?", help=argparse.SUPPRESS)
     policy.add_argument("--account", default="default", help="the account (default 'default')")
     policy.add_argument(
         "--min-threshold",

@@ -262,7 +262,10 @@ def add_commands(
     search.add_argument("--face-id", help="find faces like this stored face instead")
     search.add_argument("--collection", required=True)
     search.add_argument(
-        "--threshold", type=float, default=None, help="similarity 0-100 (default 80)"
+        "--threshold",
+        type=float,
+        default=None,
+        help="similarity 0-100 (default 80, raised to the floor: 90 unless an admin set another)",
     )
     search.add_argument("--max-faces", type=int, default=10)
     data_dir_option(search)
@@ -287,7 +290,10 @@ def add_commands(
     users.add_argument("--image", type=Path, help="photo to search users with (search)")
     users.add_argument("--face-id", help="stored face to search users with (search)")
     users.add_argument(
-        "--threshold", type=float, default=None, help="similarity 0-100 (default 80)"
+        "--threshold",
+        type=float,
+        default=None,
+        help="similarity 0-100 (default 80, raised to the floor: 90 unless an admin set another)",
     )
     data_dir_option(users)
     users.set_defaults(run=_users)

@@ -51,9 +51,7 @@ class RetentionSweeper:
         """One pass: faces deleted per (account, collection)."""
         store, policies = self.context.store, self.context.policy_store
         deleted: dict[tuple[str, str], int] = {}
-        if policies is None:
-            return deleted
-        for row_id, max_age_ms in policies.retention():
+        for row_id, max_age_ms in policies.retention() if policies is not None else []:
             try:
                 record = store.collection_by_row(row_id)
             except FacewiseError:  # deleted since
