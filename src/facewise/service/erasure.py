@@ -25,10 +25,10 @@ def erase_faces(
 ) -> list[str]:
     """Delete these faces of the collection for good; returns the FaceIds deleted."""
     deleted = [face.face_id for face in context.store.delete_faces(record, face_ids)]
-    if deleted:
+    if deleted:  # recorded first: a failing snapshot rewrite still leaves the record
+        recorded(context, caller, why, record.name, deleted, len(deleted))
         context.indexes.rewrite(record)
         scrub(context)
-        recorded(context, caller, why, record.name, deleted, len(deleted))
     return deleted
 
 
@@ -37,9 +37,9 @@ def erase_collection(context: ServiceContext, caller: Caller, name: str) -> None
     record = context.store.collection(caller.account, name)
     faces, _ = context.store.counts(record)
     record = context.store.delete_collection(caller.account, name)
+    recorded(context, caller, Erasure.DELETE_COLLECTION, name, (), faces)
     context.indexes.drop(record)
     scrub(context)
-    recorded(context, caller, Erasure.DELETE_COLLECTION, name, (), faces)
 
 
 def recorded(

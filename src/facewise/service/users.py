@@ -149,8 +149,8 @@ class CollectionUsers(AccountService):
 
         self._idempotent(record, client_request_token, _fingerprint(op="delete", user=user_id), act)
         if deleted:  # not on a retry answered from the token
-            scrub(self.context)
             recorded(self.context, self.caller, Erasure.DELETE_USER, record.name, [user_id])
+            scrub(self.context)
 
     def list_users(
         self, collection_id: str, max_results: int | None = None, next_token: str | None = None
