@@ -73,7 +73,7 @@ from bench_service import (
 
 if TYPE_CHECKING:
     from facewise.service.context import ServiceContext
-    from facewise.store.records import AuditEntry, AuditRecord
+    from facewise.store.records import AuditEntry
     from facewise.store.sqlite_db import SqliteDatabase
 
 HERE = Path(__file__).resolve().parent
@@ -104,11 +104,11 @@ def serve(data_dir: Path, audit: bool, workers: int, max_waiting: int) -> int:
 
     from facewise.api.app import ServerConfig
     from facewise.api.server import (
-        GRACE_SECONDS,
         ServeOptions,
         build_app,
         listening_socket,
         usage,
+        uvicorn_config,
         warm_up,
     )
 
@@ -122,16 +122,7 @@ def serve(data_dir: Path, audit: bool, workers: int, max_waiting: int) -> int:
     warm_up(app)
     host, port = sock.getsockname()[:2]
     print(usage(f"http://{host}:{port}", first), flush=True)
-    uvicorn.Server(
-        uvicorn.Config(
-            app,
-            lifespan="on",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=GRACE_SECONDS,
-            server_header=False,
-        )
-    ).run(sockets=[sock])
+    uvicorn.Server(uvicorn_config(app)).run(sockets=[sock])
     return 0
 
 
@@ -364,36 +355,6 @@ def index_all(server: Server, client: Any, photos: Sequence[Photo], threshold: f
 
 # -- part 2: a long chain and verify ---------------------------------------------------------
 
-_COLUMNS = (
-    "account, seq, time_ms, operation, access_key_id, collection, requested_threshold, "
-    "applied_threshold, faces_searched, faces_matched, ids, request_id, source_address, "
-    "prev_hash, hash"
-)
-
-
-def _row(record: AuditRecord) -> tuple[object, ...]:
-    """A record as the audit_records table holds it (store/sqlite_audit.py)."""
-    import json
-
-    entry = record.entry
-    return (
-        entry.account,
-        record.seq,
-        entry.time_ms,
-        entry.operation,
-        entry.access_key_id,
-        entry.collection,
-        entry.requested_threshold,
-        entry.applied_threshold,
-        entry.faces_searched,
-        entry.faces_matched,
-        json.dumps(list(entry.ids)),
-        entry.request_id,
-        entry.source_address,
-        record.prev_hash,
-        record.hash,
-    )
-
 
 def bulk_append(
     database: SqliteDatabase, entries: Iterable[AuditEntry], batch: int = BATCH_RECORDS
@@ -403,6 +364,7 @@ def bulk_append(
     benchmark's private file only: it reads the heads once, so no other writer may append
     meanwhile."""
     from facewise.store.audit_chain import GENESIS_HASH, chained
+    from facewise.store.sqlite_audit import AUDIT_COLUMNS, audit_row
 
     heads: dict[str, tuple[int, str]] = {
         str(account): (int(seq), str(hash_))
@@ -416,7 +378,7 @@ def bulk_append(
     def flush() -> None:
         with database.write() as db:
             db.executemany(
-                f"INSERT INTO audit_records ({_COLUMNS}) "
+                f"INSERT INTO audit_records ({AUDIT_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
@@ -430,7 +392,7 @@ def bulk_append(
         seq, prev_hash = heads.get(entry.account, (0, GENESIS_HASH))
         record = chained(seq + 1, entry, prev_hash)
         heads[entry.account] = (record.seq, record.hash)
-        rows.append(_row(record))
+        rows.append(audit_row(record))
         written += 1
         if len(rows) >= batch:
             flush()

@@ -143,6 +143,20 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def uvicorn_config(app: RekognitionApp) -> uvicorn.Config:
+    """How uvicorn serves the app: lifespan on, facewise's own access log, graceful stops."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        server_header=False,
+    )
+
+
 def _graceful_server(config: uvicorn.Config) -> uvicorn.Server:
     import uvicorn
 
@@ -161,7 +175,6 @@ def _graceful_server(config: uvicorn.Config) -> uvicorn.Server:
 
 def serve(options: ServeOptions) -> int:
     """Run until SIGINT/SIGTERM; returns the exit status."""
-    import uvicorn
 
     logging.basicConfig(
         level=os.environ.get("FACEWISE_LOG_LEVEL", "INFO"),
@@ -185,14 +198,6 @@ def serve(options: ServeOptions) -> int:
     host, port = sock.getsockname()[:2]
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}"
     print(usage(url, first), flush=True)
-    config = uvicorn.Config(
-        app,
-        lifespan="on",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=GRACE_SECONDS,
-        server_header=False,
-    )
-    _graceful_server(config).run(sockets=[sock])
+    _graceful_server(uvicorn_config(app)).run(sockets=[sock])
     print("facewise stopped", file=sys.stderr, flush=True)
     return 0

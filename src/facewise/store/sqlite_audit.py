@@ -15,7 +15,7 @@ from facewise.store.audit_chain import GENESIS_HASH, chained
 from facewise.store.records import AuditEntry, AuditQuery, AuditRecord
 from facewise.store.sqlite_db import SqliteDatabase
 
-_COLUMNS = (
+AUDIT_COLUMNS = (
     "account, seq, time_ms, operation, access_key_id, collection, requested_threshold, "
     "applied_threshold, faces_searched, faces_matched, ids, request_id, source_address, "
     "prev_hash, hash"
@@ -79,9 +79,9 @@ class SqliteAuditLog:
             seq, prev_hash = (int(head[0]) + 1, str(head[1])) if head else (1, GENESIS_HASH)
             record = chained(seq, entry, prev_hash)
             db.execute(
-                f"INSERT INTO audit_records ({_COLUMNS}) "
+                f"INSERT INTO audit_records ({AUDIT_COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _row(record),
+                audit_row(record),
             )
             db.execute(
                 "INSERT OR REPLACE INTO audit_heads (account, seq, hash) VALUES (?, ?, ?)",
@@ -97,7 +97,7 @@ class SqliteAuditLog:
         if after is not None:
             where.append("(time_ms, account, seq) > (?, ?, ?)")
             params.extend(after)
-        sql = f"SELECT {_COLUMNS} FROM audit_records"
+        sql = f"SELECT {AUDIT_COLUMNS} FROM audit_records"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY time_ms, account, seq LIMIT ?"
@@ -107,7 +107,7 @@ class SqliteAuditLog:
     def chain(self, account: str, after_seq: int, limit: int) -> list[AuditRecord]:
         """The account's records in chain order (by seq) after ``after_seq``."""
         rows = self.database.connection().execute(
-            f"SELECT {_COLUMNS} FROM audit_records WHERE account = ? AND seq > ? "
+            f"SELECT {AUDIT_COLUMNS} FROM audit_records WHERE account = ? AND seq > ? "
             "ORDER BY seq LIMIT ?",
             (account, after_seq, limit),
         )
@@ -130,7 +130,8 @@ class SqliteAuditLog:
         return (int(row[0]), str(row[1])) if row else None
 
 
-def _row(record: AuditRecord) -> tuple[object, ...]:
+def audit_row(record: AuditRecord) -> tuple[object, ...]:
+    """A record as the audit_records table holds it, in AUDIT_COLUMNS order."""
     entry = record.entry
     return (
         entry.account,
