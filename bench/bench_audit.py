@@ -20,9 +20,9 @@ none.
 
 Part 2 (verify). ``--records`` synthetic identification records in one account's chain in
 a fresh SQLite store: all but the last ``--appends`` written in batches (the chain computed
-with store/audit_chain.py's ``chained``, as SqliteAuditLog.append does, but many records
+with store/audit_chain.py's ``chained``, as SqlAuditLog.append does, but many records
 per transaction: appending a million one transaction at a time would take hours of fsync),
-the last ``--appends`` through ``SqliteAuditLog.append`` itself (timed; this is also what
+the last ``--appends`` through ``SqlAuditLog.append`` itself (timed; this is also what
 proves the batch rows are in the store's own format, since verify checks the whole chain).
 Then ``AuditTrail.verify()`` is timed twice (page cache warm: the file was just written),
 and ``facewise audit verify`` once as a whole process.
@@ -359,12 +359,12 @@ def index_all(server: Server, client: Any, photos: Sequence[Photo], threshold: f
 def bulk_append(
     database: SqliteDatabase, entries: Iterable[AuditEntry], batch: int = BATCH_RECORDS
 ) -> int:
-    """Append entries to their accounts' chains as SqliteAuditLog.append does (same hashes,
+    """Append entries to their accounts' chains as SqlAuditLog.append does (same hashes,
     rows and heads), ``batch`` records per transaction; the records written. For filling a
     benchmark's private file only: it reads the heads once, so no other writer may append
     meanwhile."""
     from facewise.store.audit_chain import GENESIS_HASH, chained
-    from facewise.store.sqlite_audit import AUDIT_COLUMNS, audit_row
+    from facewise.store.sql_audit import AUDIT_COLUMNS, audit_row
 
     heads: dict[str, tuple[int, str]] = {
         str(account): (int(seq), str(hash_))
@@ -459,7 +459,7 @@ def measure_verify(folder: Path, records: int, appends: int) -> VerifyResult:
     """Write the chain into ``folder``'s store, then time verifying it."""
     from facewise.service.audit import AuditTrail
     from facewise.store.backends import DATABASE_FILE
-    from facewise.store.sqlite_audit import SqliteAuditLog
+    from facewise.store.sql_audit import SqlAuditLog
     from facewise.store.sqlite_db import SqliteDatabase
 
     appends = min(appends, records)
@@ -469,7 +469,7 @@ def measure_verify(folder: Path, records: int, appends: int) -> VerifyResult:
     began = time.perf_counter()
     bulk_append(database, synthetic_entries(bulk))
     bulk_s = time.perf_counter() - began
-    log = SqliteAuditLog(database)
+    log = SqlAuditLog(database)
     append_ms = []
     for entry in synthetic_entries(appends, first=bulk):
         began = time.perf_counter()
@@ -483,7 +483,7 @@ def measure_verify(folder: Path, records: int, appends: int) -> VerifyResult:
     for _ in range(2):
         database = SqliteDatabase(path)
         began = time.perf_counter()
-        report = AuditTrail(SqliteAuditLog(database)).verify()
+        report = AuditTrail(SqlAuditLog(database)).verify()
         verify_s.append(time.perf_counter() - began)
         database.close()
         checked, intact = sum(c.records for c in report.chains), report.intact
@@ -693,7 +693,7 @@ def run_verify(args: argparse.Namespace, temp: Path) -> None:
     bulk = result.records - len(result.append_ms)
     print(
         f"written: {bulk:,} in batches of {BATCH_RECORDS:,} in {result.bulk_s:.1f} s; "
-        f"{len(result.append_ms):,} through SqliteAuditLog.append (one transaction each), "
+        f"{len(result.append_ms):,} through SqlAuditLog.append (one transaction each), "
         f"ms per append p50 {fmt(nearest_rank(result.append_ms, 50), 2)}, "
         f"p99 {fmt(nearest_rank(result.append_ms, 99), 2)}"
     )
@@ -752,7 +752,7 @@ def main() -> int:
         "--appends",
         type=int,
         default=1000,
-        help="of those, the last ones written (and timed) through SqliteAuditLog.append "
+        help="of those, the last ones written (and timed) through SqlAuditLog.append "
         "(default 1000)",
     )
     parser.add_argument("--only", choices=["service", "verify"], help="run one part only")

@@ -13,7 +13,7 @@ from facewise.errors import LimitExceededError
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.store.records import VideoJob
 from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_jobs import SqliteJobStore
+from facewise.store.sql_jobs import SqlJobStore
 
 
 def _wait_for(condition, timeout_s: float = 10) -> None:  # type: ignore[no-untyped-def]
@@ -57,7 +57,7 @@ def test_housekeeping_runs_when_idle_at_most_once_a_period() -> None:
 
 
 def test_finished_jobs_expire_with_their_results(tmp_path: Path) -> None:
-    store = SqliteJobStore(SqliteDatabase(tmp_path / "jobs.db"))
+    store = SqlJobStore(SqliteDatabase(tmp_path / "jobs.db"))
 
     def job(job_id: str) -> VideoJob:
         return VideoJob(

@@ -20,13 +20,13 @@ from facewise.errors import (
 from facewise.store.protocols import FaceStore, KeyStore
 from facewise.store.records import NewFace
 from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_keys import SqliteKeyStore
-from facewise.store.sqlite_store import SqliteFaceStore
+from facewise.store.sql_keys import SqlKeyStore
+from facewise.store.sql_faces import SqlFaceStore
 from tests.fakes.memory_store import MemoryFaceStore
 
 StoreFactory = Callable[[Path], FaceStore]
 STORES: dict[str, StoreFactory] = {
-    "sqlite": lambda folder: SqliteFaceStore(folder / "facewise.sqlite3"),
+    "sqlite": lambda folder: SqlFaceStore(folder / "facewise.sqlite3"),
     "memory": MemoryFaceStore.shared,
 }
 
@@ -206,12 +206,12 @@ def test_row_ids_are_never_reused(store):
     assert second.row_id > first.row_id
 
 
-def _sqlite_keys(folder: Path) -> KeyStore:
-    return SqliteKeyStore(SqliteDatabase(folder / "facewise.sqlite3"))
+def _sql_keys(folder: Path) -> KeyStore:
+    return SqlKeyStore(SqliteDatabase(folder / "facewise.sqlite3"))
 
 
 KEY_STORES: dict[str, Callable[[Path], KeyStore]] = {
-    "sqlite": _sqlite_keys,
+    "sqlite": _sql_keys,
     "memory": MemoryFaceStore.shared,
 }
 

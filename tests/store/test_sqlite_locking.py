@@ -8,14 +8,14 @@ import pytest
 
 from facewise.errors import StoreError
 from facewise.store import sqlite_db
-from facewise.store.sqlite_store import SqliteFaceStore
+from facewise.store.sql_faces import SqlFaceStore
 
 
 def test_write_lock_timeout_is_a_store_error(tmp_path, monkeypatch):
     path = tmp_path / "facewise.sqlite3"
-    SqliteFaceStore(path).close()
+    SqlFaceStore(path).close()
     monkeypatch.setattr(sqlite_db, "BUSY_TIMEOUT_MS", 200)
-    store = SqliteFaceStore(path)
+    store = SqlFaceStore(path)
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock
     try:

@@ -24,13 +24,13 @@ from facewise.store.protocols import (
     PolicyStore,
     StreamStore,
 )
-from facewise.store.sqlite_audit import SqliteAuditLog
+from facewise.store.sql_audit import SqlAuditLog
+from facewise.store.sql_faces import SqlFaceStore
+from facewise.store.sql_jobs import SqlJobStore
+from facewise.store.sql_keys import SqlKeyStore
+from facewise.store.sql_policies import SqlOptOutStore, SqlPolicyStore
+from facewise.store.sql_streams import SqlStreamStore
 from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_jobs import SqliteJobStore
-from facewise.store.sqlite_keys import SqliteKeyStore
-from facewise.store.sqlite_policies import SqliteOptOutStore, SqlitePolicyStore
-from facewise.store.sqlite_store import SqliteFaceStore
-from facewise.store.sqlite_streams import SqliteStreamStore
 
 DATABASE_FILE = "facewise.sqlite3"
 INDEX_FOLDER = "indexes"
@@ -109,13 +109,13 @@ def open_store(url: str) -> OpenedStore:
         database = SqliteDatabase(path)
         return OpenedStore(
             url=url,
-            faces=SqliteFaceStore(database),
-            access_keys=SqliteKeyStore(database),
-            jobs=SqliteJobStore(database),
-            streams=SqliteStreamStore(database),
-            audit=SqliteAuditLog(database),
-            policies=SqlitePolicyStore(database),
-            optouts=SqliteOptOutStore(database),
+            faces=SqlFaceStore(database),
+            access_keys=SqlKeyStore(database),
+            jobs=SqlJobStore(database),
+            streams=SqlStreamStore(database),
+            audit=SqlAuditLog(database),
+            policies=SqlPolicyStore(database),
+            optouts=SqlOptOutStore(database),
             index_folder=_index_folder(path),
             closer=database.close,
         )

@@ -93,7 +93,7 @@ class Transaction(Protocol):
 class FaceStore(Protocol):
     """Collections, faces, users and the change log: the source of truth.
 
-    Implementations: SqliteFaceStore (embedded), MemoryFaceStore (a fake for unit tests).
+    Implementations: SqlFaceStore (embedded), MemoryFaceStore (a fake for unit tests).
     Each write method is atomic on its own; ``write()`` groups user and token writes.
     """
 

@@ -9,16 +9,23 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from facewise.errors import StoreError
+from facewise.store.sql_database import SqlConnection
 from facewise.store.sqlite_schema import ADDED_COLUMNS, BUSY_TIMEOUT_MS, SCHEMA, SCHEMA_VERSION
 
 
 class SqliteDatabase:
-    """The file, its per-thread connections and its transactions."""
+    """The file, its per-thread connections and its transactions (sql_database.SqlDatabase)."""
+
+    integrity_errors: tuple[type[Exception], ...] = (sqlite3.IntegrityError,)
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
@@ -105,6 +112,20 @@ class SqliteDatabase:
             yield db
         finally:
             db.execute("COMMIT")
+
+    def encode_vector(self, vector: np.ndarray) -> object:
+        """Descriptors are BLOBs of 128 little-endian float32."""
+        return np.ascontiguousarray(vector, dtype="<f4").tobytes()
+
+    def decode_vectors(self, values: Sequence[Any]) -> np.ndarray:
+        blob = b"".join(values)
+        return np.frombuffer(blob, dtype="<f4").reshape(len(values), 128).astype(np.float32)
+
+    def collection_created(self, db: SqlConnection, row_id: int) -> None:
+        """Nothing: the embedded store's vector indexes live outside SQLite."""
+
+    def collection_deleted(self, db: SqlConnection, row_id: int) -> None:
+        """Nothing (see collection_created)."""
 
     def scrub(self) -> bool:
         """Copy the write-ahead log into the file and truncate it to nothing, so that rows

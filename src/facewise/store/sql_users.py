@@ -1,12 +1,11 @@
-"""Users and idempotency tokens in the SQLite store: the reads, and the writes a
-transaction makes (``SqliteTransaction``, what ``SqliteFaceStore.write()`` yields)."""
+"""Users and idempotency tokens in the SQL store: the reads, and the writes a transaction
+makes (``SqlTransaction``, what ``SqlFaceStore.write()`` yields)."""
 
 from __future__ import annotations
 
-import sqlite3
-
 from facewise.errors import ResourceNotFoundError
 from facewise.store.records import CollectionRecord, StoredFace, UserRecord, now_ms
+from facewise.store.sql_database import SqlConnection
 
 _USER_WITH_FACE_COUNT = (
     "SELECT u.user_id, (SELECT count(*) FROM faces f WHERE f.collection_row_id = "
@@ -18,7 +17,7 @@ def _user(row: tuple[str, int]) -> UserRecord:
     return UserRecord(row[0], "active" if row[1] else "created", row[1])
 
 
-def read_user(db: sqlite3.Connection, collection: CollectionRecord, user_id: str) -> UserRecord:
+def read_user(db: SqlConnection, collection: CollectionRecord, user_id: str) -> UserRecord:
     row = db.execute(
         _USER_WITH_FACE_COUNT + "WHERE u.collection_row_id = ? AND u.user_id = ?",
         (collection.row_id, user_id),
@@ -29,7 +28,7 @@ def read_user(db: sqlite3.Connection, collection: CollectionRecord, user_id: str
 
 
 def read_users(
-    db: sqlite3.Connection, collection: CollectionRecord, after: str | None, limit: int
+    db: SqlConnection, collection: CollectionRecord, after: str | None, limit: int
 ) -> list[UserRecord]:
     rows = db.execute(
         _USER_WITH_FACE_COUNT
@@ -39,7 +38,7 @@ def read_users(
     return [_user(row) for row in rows]
 
 
-def read_user_face_rows(db: sqlite3.Connection, collection: CollectionRecord) -> dict[int, str]:
+def read_user_face_rows(db: SqlConnection, collection: CollectionRecord) -> dict[int, str]:
     """Row id to user id, for every face associated with a user."""
     rows = db.execute(
         "SELECT row_id, user_id FROM faces WHERE collection_row_id = ? AND user_id IS NOT NULL",
@@ -48,17 +47,17 @@ def read_user_face_rows(db: sqlite3.Connection, collection: CollectionRecord) ->
     return {int(row[0]): str(row[1]) for row in rows}
 
 
-class SqliteTransaction:
-    """The writes of one open SQLite transaction (store.protocols.Transaction)."""
+class SqlTransaction:
+    """The writes of one open transaction (store.protocols.Transaction)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: SqlConnection) -> None:
         self.db = db
 
     def create_user(self, collection: CollectionRecord, user_id: str) -> bool:
         """Add the user; False if it already exists."""
         cursor = self.db.execute(
-            "INSERT OR IGNORE INTO users (collection_row_id, user_id, created_at_ms) "
-            "VALUES (?, ?, ?)",
+            "INSERT INTO users (collection_row_id, user_id, created_at_ms) "
+            "VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             (collection.row_id, user_id, now_ms()),
         )
         return cursor.rowcount == 1

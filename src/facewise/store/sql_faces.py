@@ -1,8 +1,9 @@
-"""The embedded FaceStore: collections, faces, users and the change log in one SQLite file.
+"""The FaceStore in SQL: collections, faces, users and the change log, in SQLite or
+PostgreSQL (sql_database.SqlDatabase).
 
 Every face added or removed is also written to a change log in the same transaction: vector
 indexes replay it to catch up, so a crash between the commit and an index update loses
-nothing. Connections and transactions are ``SqliteDatabase``'s.
+nothing.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
-import sqlite3
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,13 +31,14 @@ from facewise.store.records import (
     UserRecord,
     now_ms,
 )
-from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sqlite_users import (
-    SqliteTransaction,
+from facewise.store.sql_database import SqlConnection, SqlDatabase
+from facewise.store.sql_users import (
+    SqlTransaction,
     read_user,
     read_user_face_rows,
     read_users,
 )
+from facewise.store.sqlite_db import SqliteDatabase
 
 _FACE_COLUMNS = (
     "row_id, face_id, image_id, external_image_id, box_left, box_top, box_width, box_height, "
@@ -46,7 +47,7 @@ _FACE_COLUMNS = (
 _FaceRow = tuple[int, str, str, str | None, float, float, float, float, float, str | None, int]
 
 
-def _face(row: _FaceRow | sqlite3.Row) -> StoredFace:
+def _face(row: _FaceRow) -> StoredFace:
     return StoredFace(
         row_id=row[0],
         face_id=row[1],
@@ -57,6 +58,14 @@ def _face(row: _FaceRow | sqlite3.Row) -> StoredFace:
         user_id=row[9],
         created_at_ms=row[10],
     )
+
+
+def checked_descriptor(vector: np.ndarray) -> np.ndarray:
+    """The descriptor as (128,) float32; StoreError for any other shape or a NaN or inf."""
+    checked = np.ascontiguousarray(vector, dtype=np.float32)
+    if checked.shape != (128,) or not np.isfinite(checked).all():
+        raise StoreError(f"refusing a descriptor of shape {checked.shape}")
+    return checked
 
 
 def _collection(row: tuple[int, str, str, str, int, str, int]) -> CollectionRecord:
@@ -70,28 +79,27 @@ def _collection(row: tuple[int, str, str, str, int, str, int]) -> CollectionReco
     )  # row[6] is compacted_seq, internal to the change log
 
 
-class SqliteFaceStore:
+class SqlFaceStore:
     """Collections, faces, users and the change log (store.protocols.FaceStore).
 
-    ``database``: a path (the store opens and owns the database) or an open SqliteDatabase
-    shared with the other SQLite stores (then its opener closes it).
+    ``database``: a SQLite file's path (the store opens and owns it) or an open database
+    shared with the other SQL stores (then its opener closes it).
     """
 
-    def __init__(self, database: SqliteDatabase | Path | str) -> None:
-        self._owns_database = not isinstance(database, SqliteDatabase)
-        self.database = (
-            database if isinstance(database, SqliteDatabase) else SqliteDatabase(database)
+    def __init__(self, database: SqlDatabase | Path | str) -> None:
+        self._owns_database = isinstance(database, Path | str)
+        self.database: SqlDatabase = (
+            SqliteDatabase(database) if isinstance(database, Path | str) else database
         )
-        self.path = self.database.path
 
-    def _connection(self) -> sqlite3.Connection:
+    def _connection(self) -> SqlConnection:
         return self.database.connection()
 
     @contextmanager
-    def write(self) -> Iterator[SqliteTransaction]:
+    def write(self) -> Iterator[SqlTransaction]:
         """One write transaction: all of it commits, or none of it (also on a crash)."""
         with self.database.write() as db:
-            yield SqliteTransaction(db)
+            yield SqlTransaction(db)
 
     def read(self) -> contextlib.AbstractContextManager[object]:
         """A consistent snapshot for several reads (nested calls share the outer one)."""
@@ -108,17 +116,19 @@ class SqliteFaceStore:
     ) -> CollectionRecord:
         try:
             with self.database.write() as db:
-                cursor = db.execute(
-                    "INSERT INTO collections (account, name, face_model_version, created_at_ms, "
-                    "tags) VALUES (?, ?, ?, ?, ?)",
-                    (account, name, face_model_version, now_ms(), json.dumps(tags)),
+                row_id = int(
+                    db.execute(
+                        "INSERT INTO collections (account, name, face_model_version, "
+                        "created_at_ms, tags) VALUES (?, ?, ?, ?, ?) RETURNING row_id",
+                        (account, name, face_model_version, now_ms(), json.dumps(tags)),
+                    ).fetchone()[0]
                 )
-                row_id = cursor.lastrowid
-        except sqlite3.IntegrityError:
+                self.database.collection_created(db, row_id)
+        except self.database.integrity_errors:
             raise ResourceAlreadyExistsError(f"collection {name!r} already exists") from None
         return self.collection_by_row(row_id)
 
-    def collection_by_row(self, row_id: int | None) -> CollectionRecord:
+    def collection_by_row(self, row_id: int) -> CollectionRecord:
         row = (
             self._connection()
             .execute("SELECT * FROM collections WHERE row_id = ?", (row_id,))
@@ -172,6 +182,7 @@ class SqliteFaceStore:
             db.execute("DELETE FROM request_tokens WHERE collection_row_id = ?", (record.row_id,))
             db.execute("DELETE FROM changes WHERE collection_row_id = ?", (record.row_id,))
             db.execute("DELETE FROM collections WHERE row_id = ?", (record.row_id,))
+            self.database.collection_deleted(db, record.row_id)
         return record
 
     def counts(self, collection: CollectionRecord) -> tuple[int, int]:
@@ -194,14 +205,13 @@ class SqliteFaceStore:
         with self.database.write() as db:
             self._require_collection(db, collection)
             for face in faces:
-                embedding = np.ascontiguousarray(face.embedding, dtype="<f4")
-                if embedding.shape != (128,) or not np.isfinite(embedding).all():
-                    raise StoreError(f"refusing a descriptor of shape {embedding.shape}")
+                embedding = checked_descriptor(face.embedding)
                 face_id = str(uuid.uuid4())
-                cursor = db.execute(
+                row = db.execute(
                     "INSERT INTO faces (collection_row_id, face_id, image_id, external_image_id, "
                     "box_left, box_top, box_width, box_height, confidence, user_id, "
-                    "created_at_ms, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                    "created_at_ms, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?) "
+                    "RETURNING row_id",
                     (
                         collection.row_id,
                         face_id,
@@ -210,10 +220,10 @@ class SqliteFaceStore:
                         *face.box_ratio,
                         face.confidence,
                         now,
-                        embedding.tobytes(),
+                        self.database.encode_vector(embedding),
                     ),
-                )
-                row_id = int(cursor.lastrowid or 0)
+                ).fetchone()
+                row_id = int(row[0])
                 db.execute(
                     "INSERT INTO changes (collection_row_id, face_row_id, added) VALUES (?, ?, 1)",
                     (collection.row_id, row_id),
@@ -233,7 +243,7 @@ class SqliteFaceStore:
         return stored
 
     @staticmethod
-    def _require_collection(db: sqlite3.Connection, collection: CollectionRecord) -> None:
+    def _require_collection(db: SqlConnection, collection: CollectionRecord) -> None:
         row = db.execute(
             "SELECT 1 FROM collections WHERE row_id = ?", (collection.row_id,)
         ).fetchone()
@@ -303,7 +313,7 @@ class SqliteFaceStore:
         )
         if row is None:
             raise ResourceNotFoundError(f"face {face_id} not found in {collection.name!r}")
-        return _face(row), np.frombuffer(row[11], dtype="<f4").astype(np.float32)
+        return _face(row), self.database.decode_vectors([row[11]])[0]
 
     def embeddings(
         self, collection: CollectionRecord, row_ids: Sequence[int] | None = None
@@ -318,9 +328,7 @@ class SqliteFaceStore:
             params.extend(map(int, row_ids))
         rows = self._connection().execute(sql, params).fetchall()
         keys = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        blob = b"".join(r[1] for r in rows)
-        vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), 128).astype(np.float32)
-        return keys, vectors
+        return keys, self.database.decode_vectors([r[1] for r in rows])
 
     def delete_faces(
         self, collection: CollectionRecord, face_ids: Sequence[str]
@@ -381,8 +389,8 @@ class SqliteFaceStore:
                 (collection.row_id, up_to_seq),
             )
             db.execute(
-                "UPDATE collections SET compacted_seq = max(compacted_seq, ?) WHERE row_id = ?",
-                (up_to_seq, collection.row_id),
+                "UPDATE collections SET compacted_seq = ? WHERE row_id = ? AND compacted_seq < ?",
+                (up_to_seq, collection.row_id, up_to_seq),
             )
 
     def log_state(self, collection: CollectionRecord) -> tuple[int, int]:
@@ -398,7 +406,7 @@ class SqliteFaceStore:
             ).fetchone()[0]
         return int(row[0]), int(last or row[0])
 
-    # -- users (the writes are SqliteTransaction's) ---------------------------------------------
+    # -- users (the writes are SqlTransaction's) ---------------------------------------------
 
     def user(self, collection: CollectionRecord, user_id: str) -> UserRecord:
         return read_user(self._connection(), collection, user_id)

@@ -1,13 +1,13 @@
-"""Stored-video jobs in the SQLite database (store.protocols.JobStore)."""
+"""Stored-video jobs in the SQL database (store.protocols.JobStore)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
+from typing import Any
 
 from facewise.errors import ResourceNotFoundError
 from facewise.store.records import Topic, VideoJob, VideoResult, now_ms
-from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sql_database import SqlDatabase
 
 _COLUMNS = (
     "job_id, account, kind, status, status_message, request, client_token, fingerprint, "
@@ -15,14 +15,14 @@ _COLUMNS = (
 )
 
 
-def _job(row: sqlite3.Row | tuple[object, ...]) -> VideoJob:
+def _job(row: Any) -> VideoJob:
     return VideoJob(*row)
 
 
-class SqliteJobStore:
+class SqlJobStore:
     """Jobs, results and persons; results are written in batches as analysis goes."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqlDatabase) -> None:
         self.database = database
 
     def create_job(self, job: VideoJob) -> tuple[VideoJob, bool]:
@@ -137,7 +137,8 @@ class SqliteJobStore:
     def set_persons(self, job_id: str, persons: dict[int, str]) -> None:
         with self.database.write() as db:
             db.executemany(
-                "INSERT OR REPLACE INTO video_persons VALUES (?, ?, ?)",
+                "INSERT INTO video_persons VALUES (?, ?, ?) "
+                "ON CONFLICT (job_id, person) DO UPDATE SET matches = excluded.matches",
                 [(job_id, person, matches) for person, matches in persons.items()],
             )
 
@@ -160,7 +161,9 @@ class SqliteJobStore:
     def add_topic(self, topic: Topic) -> Topic:
         with self.database.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO topics VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO topics VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, name) DO UPDATE "
+                "SET url = excluded.url, secret = excluded.secret, "
+                "created_at_ms = excluded.created_at_ms",
                 (topic.account, topic.name, topic.url, topic.secret, topic.created_at_ms),
             )
         return topic
@@ -174,10 +177,12 @@ class SqliteJobStore:
         return None if row is None else Topic(*row)
 
     def topics(self, account: str | None = None) -> list[Topic]:
-        rows = self.database.connection().execute(
-            "SELECT * FROM topics WHERE ? IS NULL OR account = ? ORDER BY account, name",
-            (account, account),
-        )
+        if account is None:
+            rows = self.database.connection().execute("SELECT * FROM topics ORDER BY account, name")
+        else:
+            rows = self.database.connection().execute(
+                "SELECT * FROM topics WHERE account = ? ORDER BY name", (account,)
+            )
         return [Topic(*row) for row in rows]
 
     def delete_topic(self, account: str, name: str) -> bool:

@@ -1,4 +1,4 @@
-"""The audit trail in the SQLite database (store.protocols.AuditLog).
+"""The audit trail in the SQL database (store.protocols.AuditLog).
 
 Appending reads the account's head and writes the record and the new head in one
 transaction, under the database's single writer: two identifications never take the same
@@ -8,12 +8,11 @@ place in a chain.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from facewise.errors import StoreError
 from facewise.store.audit_chain import GENESIS_HASH, chained
 from facewise.store.records import AuditEntry, AuditQuery, AuditRecord
-from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sql_database import SqlDatabase
 
 AUDIT_COLUMNS = (
     "account, seq, time_ms, operation, access_key_id, collection, requested_threshold, "
@@ -59,16 +58,16 @@ def _record(row: _Row) -> AuditRecord:
     return AuditRecord(row[1], entry, row[13], row[14])
 
 
-class SqliteAuditLog:
+class SqlAuditLog:
     """Append audit records to per-account hash chains; list and walk them."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqlDatabase) -> None:
         self.database = database
 
     def append(self, entry: AuditEntry) -> AuditRecord:
         try:
             return self._append(entry)
-        except sqlite3.Error as error:  # a full disk, a read-only file
+        except self.database.errors as error:  # a full disk, a read-only file, no server
             raise StoreError(f"cannot append to the audit trail: {error}") from error
 
     def _append(self, entry: AuditEntry) -> AuditRecord:
@@ -84,7 +83,8 @@ class SqliteAuditLog:
                 audit_row(record),
             )
             db.execute(
-                "INSERT OR REPLACE INTO audit_heads (account, seq, hash) VALUES (?, ?, ?)",
+                "INSERT INTO audit_heads (account, seq, hash) VALUES (?, ?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (entry.account, seq, record.hash),
             )
         return record

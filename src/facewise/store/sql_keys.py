@@ -1,13 +1,14 @@
-"""Access keys in the SQLite database (store.protocols.KeyStore).
+"""Access keys in the SQL database (store.protocols.KeyStore).
 
 SigV4 needs the secret itself to recompute a signature, so secrets are stored as issued;
-the data directory is the trust boundary (keep it readable by the service's user only).
+the data directory (or the database) is the trust boundary: keep it readable by the
+service's user only.
 """
 
 from __future__ import annotations
 
 from facewise.store.records import AccessKey, now_ms
-from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sql_database import SqlDatabase
 
 _COLUMNS = "access_key_id, secret, account, created_at_ms, revoked_at_ms, role"
 
@@ -16,10 +17,10 @@ def _key(row: tuple[str, str, str, int, int | None, str]) -> AccessKey:
     return AccessKey(*row)
 
 
-class SqliteKeyStore:
+class SqlKeyStore:
     """Add, find, list and revoke access keys."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqlDatabase) -> None:
         self.database = database
 
     def add_key(

@@ -1,10 +1,9 @@
 """Accounts' 12-digit ids, cameras, data streams (and their records) and stream processors in
-the SQLite database (store.protocols.StreamStore)."""
+the SQL database (store.protocols.StreamStore)."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import astuple
 
 from facewise.errors import ResourceInUseError, ResourceNotFoundError
@@ -15,7 +14,7 @@ from facewise.store.records import (
     StreamRecord,
     now_ms,
 )
-from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sql_database import SqlDatabase
 
 _PROCESSOR_COLUMNS = (
     "account, name, camera, data_stream, collection, settings, tags, status, status_message, "
@@ -30,11 +29,11 @@ def _first_account_id(name: str) -> int:
     return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big") % 10**12
 
 
-class SqliteStreamStore:
+class SqlStreamStore:
     """Everything live streams keep; records are appended by processors and read by
-    consumers concurrently (WAL: readers never wait for the writer)."""
+    consumers concurrently (readers never wait for the writer)."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqlDatabase) -> None:
         self.database = database
 
     # -- accounts ----------------------------------------------------------------------------
@@ -75,7 +74,9 @@ class SqliteStreamStore:
     def add_camera(self, camera: Camera) -> Camera:
         with self.database.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO cameras VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO cameras VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, name) DO UPDATE "
+                "SET url = excluded.url, loop = excluded.loop, "
+                "created_at_ms = excluded.created_at_ms",
                 (camera.account, camera.name, camera.url, int(camera.loop), camera.created_at_ms),
             )
         return camera
@@ -120,14 +121,14 @@ class SqliteStreamStore:
         created = now_ms()
         with self.database.write() as db:
             try:
-                cursor = db.execute(
+                row = db.execute(
                     "INSERT INTO data_streams (account, name, created_at_ms, retention_ms, sinks) "
-                    "VALUES (?, ?, ?, ?, ?)",
+                    "VALUES (?, ?, ?, ?, ?) RETURNING row_id",
                     (account, name, created, retention_ms, sinks),
-                )
-            except sqlite3.IntegrityError:
+                ).fetchone()
+            except self.database.integrity_errors:
                 raise ResourceInUseError(f"data stream {name!r} already exists") from None
-            row_id = int(cursor.lastrowid or 0)
+            row_id = int(row[0])
         return DataStream(row_id, account, name, created, retention_ms, sinks)
 
     def data_stream(self, account: str, name: str) -> DataStream:
@@ -240,7 +241,7 @@ class SqliteStreamStore:
                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     astuple(processor),
                 )
-            except sqlite3.IntegrityError:
+            except self.database.integrity_errors:
                 raise ResourceInUseError(
                     f"stream processor {processor.name!r} already exists"
                 ) from None
@@ -260,11 +261,13 @@ class SqliteStreamStore:
         return StreamProcessorRecord(*row)
 
     def processors(self, account: str | None = None) -> list[StreamProcessorRecord]:
-        rows = self.database.connection().execute(
-            f"SELECT {_PROCESSOR_COLUMNS} FROM stream_processors "
-            "WHERE ? IS NULL OR account = ? ORDER BY account, name",
-            (account, account),
-        )
+        sql = f"SELECT {_PROCESSOR_COLUMNS} FROM stream_processors"
+        if account is None:
+            rows = self.database.connection().execute(sql + " ORDER BY account, name")
+        else:
+            rows = self.database.connection().execute(
+                sql + " WHERE account = ? ORDER BY name", (account,)
+            )
         return [StreamProcessorRecord(*row) for row in rows]
 
     def save_processor(self, processor: StreamProcessorRecord) -> None:

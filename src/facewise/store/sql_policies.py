@@ -1,4 +1,4 @@
-"""Collection policies, account threshold floors and the opt-out list in the SQLite database
+"""Collection policies, account threshold floors and the opt-out list in the SQL database
 (store.protocols.PolicyStore and OptOutStore)."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ import uuid
 
 import numpy as np
 
-from facewise.errors import StoreError
 from facewise.store.records import CollectionPolicy, OptOut, now_ms
-from facewise.store.sqlite_db import SqliteDatabase
+from facewise.store.sql_database import SqlDatabase
+from facewise.store.sql_faces import checked_descriptor
 
 
-class SqlitePolicyStore:
+class SqlPolicyStore:
     """Per-collection policies (deleted with their collection) and per-account floors."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqlDatabase) -> None:
         self.database = database
 
     def collection_policy(self, collection_row_id: int) -> CollectionPolicy | None:
@@ -35,8 +35,11 @@ class SqlitePolicyStore:
     def set_collection_policy(self, collection_row_id: int, policy: CollectionPolicy) -> None:
         with self.database.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO collection_policies (collection_row_id, min_threshold, "
-                "max_results, search_keys, max_face_age_ms) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO collection_policies (collection_row_id, min_threshold, "
+                "max_results, search_keys, max_face_age_ms) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (collection_row_id) DO UPDATE SET "
+                "min_threshold = excluded.min_threshold, max_results = excluded.max_results, "
+                "search_keys = excluded.search_keys, max_face_age_ms = excluded.max_face_age_ms",
                 (
                     collection_row_id,
                     policy.min_threshold,
@@ -65,27 +68,32 @@ class SqlitePolicyStore:
     def set_account_floor(self, account: str, floor: float) -> None:
         with self.database.write() as db:
             db.execute(
-                "INSERT OR REPLACE INTO account_policies (account, threshold_floor) VALUES (?, ?)",
+                "INSERT INTO account_policies (account, threshold_floor) VALUES (?, ?) "
+                "ON CONFLICT (account) DO UPDATE SET threshold_floor = excluded.threshold_floor",
                 (account, floor),
             )
 
 
-class SqliteOptOutStore:
+class SqlOptOutStore:
     """The descriptors of people who asked never to be indexed, per account."""
 
-    def __init__(self, database: SqliteDatabase) -> None:
+    def __init__(self, database: SqlDatabase) -> None:
         self.database = database
 
     def add_optout(self, account: str, reason: str, embedding: np.ndarray) -> OptOut:
-        vector = np.ascontiguousarray(embedding, dtype="<f4")
-        if vector.shape != (128,) or not np.isfinite(vector).all():
-            raise StoreError(f"refusing a descriptor of shape {vector.shape}")
+        vector = checked_descriptor(embedding)
         optout = OptOut(str(uuid.uuid4()), account, reason, now_ms())
         with self.database.write() as db:
             db.execute(
                 "INSERT INTO optouts (optout_id, account, reason, created_at_ms, embedding) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (optout.optout_id, account, reason, optout.created_at_ms, vector.tobytes()),
+                (
+                    optout.optout_id,
+                    account,
+                    reason,
+                    optout.created_at_ms,
+                    self.database.encode_vector(vector),
+                ),
             )
         return optout
 
@@ -104,8 +112,7 @@ class SqliteOptOutStore:
             .execute("SELECT embedding FROM optouts WHERE account = ? ORDER BY row_id", (account,))
             .fetchall()
         )
-        blob = b"".join(row[0] for row in rows)
-        return np.frombuffer(blob, dtype="<f4").reshape(len(rows), 128).astype(np.float32)
+        return self.database.decode_vectors([row[0] for row in rows])
 
     def optout_version(self, account: str) -> tuple[int, int]:
         """(count, newest row id) of the account's list: changes whenever the list does."""
