@@ -12,8 +12,8 @@ import pytest
 from facewise.errors import LimitExceededError
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.store.records import VideoJob
-from facewise.store.sqlite_db import SqliteDatabase
 from facewise.store.sql_jobs import SqlJobStore
+from facewise.store.sqlite_db import SqliteDatabase
 
 
 def _wait_for(condition, timeout_s: float = 10) -> None:  # type: ignore[no-untyped-def]

@@ -19,9 +19,9 @@ from facewise.errors import (
 )
 from facewise.store.protocols import FaceStore, KeyStore
 from facewise.store.records import NewFace
-from facewise.store.sqlite_db import SqliteDatabase
-from facewise.store.sql_keys import SqlKeyStore
 from facewise.store.sql_faces import SqlFaceStore
+from facewise.store.sql_keys import SqlKeyStore
+from facewise.store.sqlite_db import SqliteDatabase
 from tests.fakes.memory_store import MemoryFaceStore
 
 StoreFactory = Callable[[Path], FaceStore]
