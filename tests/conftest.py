@@ -1,8 +1,12 @@
-"""Shared fixtures: real photos that installed packages ship, and one shared analyzer."""
+"""Shared fixtures: real photos that installed packages ship, one shared analyzer, and the
+scale-out engines (PostgreSQL with pgvector) started once per session."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +14,10 @@ import pytest
 from PIL import Image
 
 from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+from tests.live.engines import PostgresServer, missing_engines
+
+# The stores every store-backed suite runs against: the embedded one and PostgreSQL.
+STORE_BACKENDS = ("sqlite", "postgresql")
 
 
 def grace_hopper_path() -> Path:
@@ -89,3 +97,33 @@ def crossing_video(tmp_path_factory: pytest.TempPathFactory, cast) -> Path:  # t
 
     frames = scene(crossing_walks(cast), CROSSING_MS)
     return encode(frames, tmp_path_factory.mktemp("videos") / "crossing.mp4")
+
+
+def skip_without_engines() -> None:
+    """Skip the calling test when the scale-out engines are missing, unless `make test`
+    requires them (FACEWISE_REQUIRE_LIVE=1), when their absence fails it instead."""
+    reason = missing_engines()
+    if reason is not None and not os.environ.get("FACEWISE_REQUIRE_LIVE"):
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """One PostgreSQL server (with pgvector) on loopback for the session."""
+    skip_without_engines()
+    server = PostgresServer().start()
+    yield server
+    server.stop()
+
+
+def postgres_database(server: PostgresServer, key: str) -> str:
+    """The URL of the database named after ``key``, created on first use (the same key
+    reopens the same database)."""
+    import psycopg
+
+    name = "t_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+    with psycopg.connect(server.url(), autocommit=True) as connection:
+        exists = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
+        ).fetchone()
+    return server.url(name) if exists else server.create_database(name)

@@ -43,7 +43,7 @@ def missing_live_services() -> str | None:
     return None
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str) -> None:
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -70,7 +70,7 @@ class RtspServer:
     def start(self) -> RtspServer:
         command = [SYSTEM_PYTHON, str(RTSP_SCRIPT), str(self.port), str(self.video)]
         self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        _wait_for_port(self.port, self.process, "the RTSP server")
+        wait_for_port(self.port, self.process, "the RTSP server")
         return self
 
     def kill(self) -> None:
@@ -93,7 +93,7 @@ class Mosquitto:
         self.process = subprocess.Popen(
             [MOSQUITTO, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
-        _wait_for_port(self.port, self.process, "mosquitto")
+        wait_for_port(self.port, self.process, "mosquitto")
         return self
 
     def stop(self) -> None:

@@ -1,5 +1,5 @@
-"""The FaceStore contract: every backend (SQLite, the in-memory fake; PostgreSQL later) must
-pass these.
+"""The FaceStore contract: every backend (SQLite, PostgreSQL, the in-memory fake) must pass
+these.
 
 Add a backend by adding its factory to STORES; nothing else changes.
 """
@@ -17,23 +17,34 @@ from facewise.errors import (
     ResourceNotFoundError,
     StoreError,
 )
+from facewise.store.postgres_db import PostgresDatabase
 from facewise.store.protocols import FaceStore, KeyStore
 from facewise.store.records import NewFace
+from facewise.store.sql_database import SqlDatabase
 from facewise.store.sql_faces import SqlFaceStore
 from facewise.store.sql_keys import SqlKeyStore
 from facewise.store.sqlite_db import SqliteDatabase
+from tests.conftest import postgres_database
 from tests.fakes.memory_store import MemoryFaceStore
 
 StoreFactory = Callable[[Path], FaceStore]
-STORES: dict[str, StoreFactory] = {
-    "sqlite": lambda folder: SqlFaceStore(folder / "facewise.sqlite3"),
-    "memory": MemoryFaceStore.shared,
-}
+BACKENDS = ("sqlite", "postgresql", "memory")
 
 
-@pytest.fixture(params=sorted(STORES))
-def factory(request) -> StoreFactory:
-    return STORES[request.param]
+def _database(kind: str, request: pytest.FixtureRequest) -> Callable[[Path], SqlDatabase]:
+    """Opens the SQL database a test folder stands for (the same folder, the same data)."""
+    if kind == "postgresql":
+        server = request.getfixturevalue("postgres")
+        return lambda folder: PostgresDatabase(postgres_database(server, str(folder)))
+    return lambda folder: SqliteDatabase(folder / "facewise.sqlite3")
+
+
+@pytest.fixture(params=BACKENDS)
+def factory(request: pytest.FixtureRequest) -> StoreFactory:
+    if request.param == "memory":
+        return MemoryFaceStore.shared
+    database = _database(request.param, request)
+    return lambda folder: SqlFaceStore(database(folder), owns_database=True)
 
 
 @pytest.fixture
@@ -206,19 +217,16 @@ def test_row_ids_are_never_reused(store):
     assert second.row_id > first.row_id
 
 
-def _sql_keys(folder: Path) -> KeyStore:
-    return SqlKeyStore(SqliteDatabase(folder / "facewise.sqlite3"))
-
-
-KEY_STORES: dict[str, Callable[[Path], KeyStore]] = {
-    "sqlite": _sql_keys,
-    "memory": MemoryFaceStore.shared,
-}
-
-
-@pytest.mark.parametrize("kind", sorted(KEY_STORES))
-def test_access_keys_are_added_listed_and_revoked(kind: str, tmp_path: Path) -> None:
-    keys = KEY_STORES[kind](tmp_path)
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_access_keys_are_added_listed_and_revoked(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    opener: Callable[[Path], KeyStore] = (
+        MemoryFaceStore.shared
+        if kind == "memory"
+        else lambda folder: SqlKeyStore(_database(kind, request)(folder))
+    )
+    keys = opener(tmp_path)
     first = keys.add_key("FWAAA", "secret-a", "default")
     keys.add_key("FWBBB", "secret-b", "lobby")
     assert keys.key("FWAAA") == first and first.active and first.secret == "secret-a"
@@ -229,7 +237,7 @@ def test_access_keys_are_added_listed_and_revoked(kind: str, tmp_path: Path) -> 
     revoked = keys.key("FWBBB")
     assert revoked is not None and not revoked.active and revoked.account == "lobby"
     assert keys.key("FWNONE") is None
-    again = KEY_STORES[kind](tmp_path)  # reopened: the keys are kept
+    again = opener(tmp_path)  # reopened: the keys are kept
     relisted = again.keys()
     assert [(k.access_key_id, k.active) for k in relisted] == [
         ("FWAAA", True),

@@ -26,9 +26,9 @@ from facewise.service.optout_list import OptOutList
 from facewise.service.policy import Policies
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.store.backends import chosen_store_url, open_store
-from facewise.store.indexes import CollectionIndexes
 from facewise.store.protocols import (
     AuditLog,
+    CollectionVectors,
     FaceStore,
     JobStore,
     KeyStore,
@@ -70,7 +70,7 @@ class ServiceContext:
 
     store: FaceStore
     access_keys: KeyStore
-    indexes: CollectionIndexes
+    indexes: CollectionVectors
     analyzer: Analyzer
     images: ImageSource = field(default_factory=ImageSource)
     audit: AuditSink = NO_AUDIT
@@ -122,7 +122,7 @@ class ServiceContext:
         return cls(
             store=opened.faces,
             access_keys=opened.access_keys,
-            indexes=CollectionIndexes(opened.faces, opened.index_folder, snapshot_every),
+            indexes=opened.vectors(snapshot_every),
             analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
             images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),
             jobs=opened.jobs,

@@ -1,8 +1,9 @@
-"""Open a store by URL: ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``.
+"""Open a store by URL: ``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+``postgresql://user:password@host:port/database`` (the scale-out store, with pgvector).
 
-The URL follows SQLAlchemy's form, so it reads as PostgreSQL users expect; PostgreSQL
-(``postgresql://...``) is the scale-out backend still to come. The default is the SQLite
-file ``facewise.sqlite3`` in the data directory.
+The URL follows SQLAlchemy's form, so it reads as PostgreSQL users expect; a PostgreSQL URL
+takes libpq's parameters and facewise's own (postgres_db.PostgresSettings) in its query. The
+default is the SQLite file ``facewise.sqlite3`` in the data directory.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ from urllib.parse import unquote, urlsplit
 from facewise.errors import InvalidParameterError
 from facewise.settings import data_dir as resolve_data_dir
 from facewise.settings import store_url
+from facewise.store.indexes import CollectionIndexes
 from facewise.store.protocols import (
     AuditLog,
+    CollectionVectors,
     FaceStore,
     JobStore,
     KeyStore,
@@ -25,6 +28,7 @@ from facewise.store.protocols import (
     StreamStore,
 )
 from facewise.store.sql_audit import SqlAuditLog
+from facewise.store.sql_database import SqlDatabase
 from facewise.store.sql_faces import SqlFaceStore
 from facewise.store.sql_jobs import SqlJobStore
 from facewise.store.sql_keys import SqlKeyStore
@@ -34,15 +38,16 @@ from facewise.store.sqlite_db import SqliteDatabase
 
 DATABASE_FILE = "facewise.sqlite3"
 INDEX_FOLDER = "indexes"
-SCHEMES = ("sqlite",)
+SCHEMES = ("sqlite", "postgresql")
 
 
 @dataclass
 class OpenedStore:
-    """Everything one backend holds, by family, and where its vector snapshots live.
+    """Everything one backend holds, by family, and its collections' vector indexes.
 
-    index_folder: snapshots of the per-collection vector indexes (a cache of the store that
-        makes reopening fast; deleting it costs one rebuild from the store).
+    vectors: makes the vector indexes, given how many changes go between snapshots where
+        the backend keeps them (the embedded store's, in ``<data dir>/indexes``: a cache of
+        the store that makes reopening fast; deleting it costs one rebuild).
     """
 
     url: str
@@ -53,7 +58,7 @@ class OpenedStore:
     audit: AuditLog
     policies: PolicyStore
     optouts: OptOutStore
-    index_folder: Path
+    vectors: Callable[[int], CollectionVectors]
     closer: Callable[[], None]
 
     def close(self) -> None:
@@ -106,21 +111,36 @@ def open_store(url: str) -> OpenedStore:
     scheme = url.partition(":")[0].lower() if ":" in url else ""
     if scheme == "sqlite":
         path = _sqlite_path(url)
-        database = SqliteDatabase(path)
-        return OpenedStore(
-            url=url,
-            faces=SqlFaceStore(database),
-            access_keys=SqlKeyStore(database),
-            jobs=SqlJobStore(database),
-            streams=SqlStreamStore(database),
-            audit=SqlAuditLog(database),
-            policies=SqlPolicyStore(database),
-            optouts=SqlOptOutStore(database),
-            index_folder=_index_folder(path),
-            closer=database.close,
+        sqlite = SqliteDatabase(path)
+        folder = _index_folder(path)
+        return _sql_store(
+            url, sqlite, lambda every: CollectionIndexes(SqlFaceStore(sqlite), folder, every)
         )
+    if scheme in ("postgresql", "postgres"):
+        from facewise.store.pgvector_index import PgvectorIndexes
+        from facewise.store.postgres_db import PostgresDatabase
+
+        postgres = PostgresDatabase(url)
+        return _sql_store(url, postgres, lambda _: PgvectorIndexes(postgres))
     supported = ", ".join(f"{s}://" for s in SCHEMES)
     raise InvalidParameterError(
         f"unsupported store URL {url[:200]!r}: supported schemes are {supported} "
         "(e.g. sqlite:///facewise-data/facewise.sqlite3)"
+    )
+
+
+def _sql_store(
+    url: str, database: SqlDatabase, vectors: Callable[[int], CollectionVectors]
+) -> OpenedStore:
+    return OpenedStore(
+        url=url,
+        faces=SqlFaceStore(database),
+        access_keys=SqlKeyStore(database),
+        jobs=SqlJobStore(database),
+        streams=SqlStreamStore(database),
+        audit=SqlAuditLog(database),
+        policies=SqlPolicyStore(database),
+        optouts=SqlOptOutStore(database),
+        vectors=vectors,
+        closer=database.close,
     )

@@ -65,6 +65,40 @@ class VectorIndex(Protocol):
         ...
 
 
+class SearchableIndex(Protocol):
+    """What searching needs of a collection's index (a VectorIndex, or pgvector's)."""
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """As VectorIndex.search."""
+        ...
+
+    def __len__(self) -> int: ...
+
+
+class CollectionVectors(Protocol):
+    """The vector index of every collection, kept in step with the FaceStore.
+
+    Implementations: CollectionIndexes (in-process indexes with snapshots, store/indexes.py)
+    and PgvectorIndexes (inside PostgreSQL, store/pgvector_index.py).
+    """
+
+    def synced(self, collection: CollectionRecord) -> SearchableIndex:
+        """The collection's index, including every change committed before this call."""
+        ...
+
+    def rewrite(self, collection: CollectionRecord) -> None:
+        """After an erasure: leave no copy of deleted descriptors in saved indexes."""
+        ...
+
+    def drop(self, collection: CollectionRecord) -> None:
+        """Forget a deleted collection's index."""
+        ...
+
+    def save_all(self) -> None:
+        """Save what would otherwise be rebuilt on the next start (on shutdown)."""
+        ...
+
+
 class Transaction(Protocol):
     """The writes made inside one ``FaceStore.write()`` transaction: all commit or none.
 

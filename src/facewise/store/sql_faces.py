@@ -82,12 +82,12 @@ def _collection(row: tuple[int, str, str, str, int, str, int]) -> CollectionReco
 class SqlFaceStore:
     """Collections, faces, users and the change log (store.protocols.FaceStore).
 
-    ``database``: a SQLite file's path (the store opens and owns it) or an open database
-    shared with the other SQL stores (then its opener closes it).
+    ``database``: a SQLite file's path (the store opens and owns it) or an open database,
+    shared with the other SQL stores (then its opener closes it unless ``owns_database``).
     """
 
-    def __init__(self, database: SqlDatabase | Path | str) -> None:
-        self._owns_database = isinstance(database, Path | str)
+    def __init__(self, database: SqlDatabase | Path | str, owns_database: bool = False) -> None:
+        self._owns_database = owns_database or isinstance(database, Path | str)
         self.database: SqlDatabase = (
             SqliteDatabase(database) if isinstance(database, Path | str) else database
         )

