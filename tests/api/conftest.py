@@ -9,19 +9,27 @@ import pytest
 
 from facewise.pipeline.analyzer import FaceAnalyzer
 from tests.api.server import ServerProcess
-from tests.conftest import encode
+from tests.conftest import STORE_BACKENDS, encode, postgres_database
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=STORE_BACKENDS)
 def server(
-    tmp_path_factory: pytest.TempPathFactory, data_dir: Path, analyzer: FaceAnalyzer
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    data_dir: Path,
+    analyzer: FaceAnalyzer,
 ) -> Iterator[ServerProcess]:
-    """The server, sharing the session's converted models (converted once, by `analyzer`)."""
+    """The server on each store backend in turn (every test that uses it runs on both),
+    sharing the session's converted models (converted once, by `analyzer`)."""
     from facewise.models.resnet_onnx import prepare
     from facewise.settings import model_cache_dir
 
     prepare(model_cache_dir(data_dir))
-    process = ServerProcess(tmp_path_factory.mktemp("served")).start(models_from=data_dir)
+    env = {}
+    if request.param == "postgresql":
+        env["FACEWISE_STORE_URL"] = postgres_database(request.getfixturevalue("postgres"), "api")
+    folder = tmp_path_factory.mktemp(f"served-{request.param}")
+    process = ServerProcess(folder, extra_env=env).start(models_from=data_dir)
     yield process
     process.stop()
 

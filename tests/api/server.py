@@ -152,7 +152,11 @@ class ServerProcess:
         """The output of `facewise ARGS` on this server's data directory."""
         command = [sys.executable, "-m", "facewise.cli.main", *args]
         return subprocess.run(
-            [*command, "--data-dir", str(self.data_dir)], check=True, capture_output=True, text=True
+            [*command, "--data-dir", str(self.data_dir)],
+            check=True,
+            capture_output=True,
+            text=True,
+            env={**os.environ, **self.extra_env},
         ).stdout
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:

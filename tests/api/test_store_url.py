@@ -53,7 +53,8 @@ def _serve(tmp_path: Path, url: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     "url",
     [
-        "postgres://localhost/faces",
+        "postgresql://127.0.0.1:1/faces",  # nothing listens on port 1
+        "postgresql://127.0.0.1:1/faces?pool_size=lots",
         "mysql://db/faces",
         "facewise.sqlite3",
         "sqlite://",
@@ -69,7 +70,9 @@ def test_a_url_facewise_cannot_use_is_one_clear_line(tmp_path: Path, url: str) -
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("facewise: "), result.stderr
-    if not url.startswith("sqlite:"):
+    if url.startswith("postgresql:"):
+        assert "PostgreSQL" in lines[0] or "pool_size" in lines[0]
+    elif not url.startswith("sqlite:"):
         assert "sqlite://" in lines[0] and "supported" in lines[0]
     assert "Traceback" not in result.stderr
     assert (tmp_path / "not-a-database.txt").read_text().startswith("just some text")

@@ -219,7 +219,6 @@ def test_a_finished_job_posts_rekognitions_message_to_its_topic(
     import threading
 
     from facewise.service.notifications import SIGNATURE_HEADER, verify
-    from tests.cli.runner import run
 
     received: list[tuple[str, bytes]] = []
 
@@ -237,18 +236,7 @@ def test_a_finished_job_posts_rekognitions_message_to_its_topic(
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{receiver.server_address[1]}/done"
-        created = run(
-            "topics",
-            "create",
-            "video-done",
-            "--url",
-            url,
-            "--data-dir",
-            server.data_dir,
-            cwd=server.data_dir,
-        )
-        assert created.returncode == 0, created.stderr
-        secret = created.stdout.splitlines()[1]
+        secret = server.cli("topics", "create", "video-done", "--url", url).splitlines()[1]
         channel = {
             "SNSTopicArn": "arn:aws:sns:us-east-1:000000000000:video-done",
             "RoleArn": "arn:aws:iam::000000000000:role/unused",

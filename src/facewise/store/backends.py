@@ -23,6 +23,7 @@ from facewise.store.protocols import (
     FaceStore,
     JobStore,
     KeyStore,
+    LeaseStore,
     OptOutStore,
     PolicyStore,
     StreamStore,
@@ -32,6 +33,7 @@ from facewise.store.sql_database import SqlDatabase
 from facewise.store.sql_faces import SqlFaceStore
 from facewise.store.sql_jobs import SqlJobStore
 from facewise.store.sql_keys import SqlKeyStore
+from facewise.store.sql_leases import SqlLeaseStore
 from facewise.store.sql_policies import SqlOptOutStore, SqlPolicyStore
 from facewise.store.sql_streams import SqlStreamStore
 from facewise.store.sqlite_db import SqliteDatabase
@@ -58,6 +60,7 @@ class OpenedStore:
     audit: AuditLog
     policies: PolicyStore
     optouts: OptOutStore
+    leases: LeaseStore
     vectors: Callable[[int], CollectionVectors]
     closer: Callable[[], None]
 
@@ -141,6 +144,7 @@ def _sql_store(
         audit=SqlAuditLog(database),
         policies=SqlPolicyStore(database),
         optouts=SqlOptOutStore(database),
+        leases=SqlLeaseStore(database),
         vectors=vectors,
         closer=database.close,
     )

@@ -149,7 +149,7 @@ class PostgresDatabase:
 
     def __init__(self, url: str) -> None:
         import psycopg
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
 
         from facewise.store.postgres_schema import migrate
 
@@ -170,10 +170,8 @@ class PostgresDatabase:
                 open=False,
             )
             self.pool.open(wait=True, timeout=POOL_TIMEOUT_S)
-        except (psycopg.Error, OSError) as error:
-            raise StoreError(f"cannot open the PostgreSQL store: {error}") from error
-        except Exception as error:  # the pool's own PoolTimeout
-            raise StoreError(f"cannot connect to PostgreSQL: {error}") from error
+        except (psycopg.Error, OSError, PoolTimeout) as error:
+            raise StoreError(f"cannot open the PostgreSQL store: {one_line(error)}") from None
 
     def _configure(self, connection: Any) -> None:
         from pgvector.psycopg import register_vector
@@ -262,6 +260,11 @@ class PostgresDatabase:
 
     def close(self) -> None:
         self.pool.close()
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message on one line (libpq's span several)."""
+    return " ".join(str(error).split())
 
 
 def vector_index_name(collection_row_id: int) -> str:

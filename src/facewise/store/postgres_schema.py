@@ -9,6 +9,7 @@ store, under an advisory lock so that processes starting together migrate once.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from facewise.errors import StoreError
@@ -25,6 +26,7 @@ def sqlalchemy_url(url: str) -> str:
 def migrate(url: str) -> None:
     """Bring the database to the newest revision (creating pgvector and the tables on first
     use); StoreError when it holds a revision this facewise does not know (a newer one)."""
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO is for its own CLI
     import sqlalchemy
     from alembic import command
     from alembic.config import Config
@@ -47,8 +49,7 @@ def migrate(url: str) -> None:
                     f"{error}"
                 ) from None
     except sqlalchemy.exc.SQLAlchemyError as error:
-        raise StoreError(
-            f"cannot migrate the PostgreSQL store: {getattr(error, 'orig', None) or error}"
-        ) from None
+        cause = " ".join(str(getattr(error, "orig", None) or error).split())
+        raise StoreError(f"cannot open the PostgreSQL store: {cause}") from None
     finally:
         engine.dispose()

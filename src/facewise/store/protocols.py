@@ -430,3 +430,30 @@ class OptOutStore(Protocol):
         ...
 
     def remove_optout(self, account: str, optout_id: str) -> bool: ...
+
+
+class LeaseStore(Protocol):
+    """Which worker owns a piece of work (``kind``: "job", "processor"), until when.
+
+    An owner renews its lease well before it runs out; a lease that ran out means its owner
+    died, and another worker may take the work over.
+    """
+
+    def take_lease(self, kind: str, name: str, owner: str, ttl_ms: int) -> bool:
+        """Take the lease (or renew it, for its owner) for ttl_ms from now; False while
+        another owner holds it."""
+        ...
+
+    def release_lease(self, kind: str, name: str, owner: str) -> None: ...
+
+    def lease_owner(self, kind: str, name: str) -> str | None:
+        """The owner of a lease that has not run out."""
+        ...
+
+    def expired_leases(self, kind: str) -> list[str]:
+        """Names of the leases of this kind that ran out (their owners died)."""
+        ...
+
+    def reap_lease(self, kind: str, name: str) -> bool:
+        """Delete the lease if it ran out; True for the one caller that deleted it."""
+        ...

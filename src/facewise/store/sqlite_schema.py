@@ -5,9 +5,10 @@ index (keyed by face row id, stored per collection row id) can never mistake a n
 an old one.
 """
 
-SCHEMA_VERSION = 4  # 2: video jobs; 3: accounts, cameras, data streams, stream processors;
-# 4: audit trail, policies, opt-outs, key roles. Each version adds tables (an older file gains
-# them on open) and, from 4, columns (ADDED_COLUMNS, added on open).
+SCHEMA_VERSION = 5  # 2: video jobs; 3: accounts, cameras, data streams, stream processors;
+# 4: audit trail, policies, opt-outs, key roles; 5: leases (work owned by one worker). Each
+# version adds tables (an older file gains them on open) and, from 4, columns (ADDED_COLUMNS,
+# added on open).
 BUSY_TIMEOUT_MS = 30_000
 DESCRIPTOR_BYTES = 128 * 4
 
@@ -200,6 +201,13 @@ CREATE TABLE IF NOT EXISTS optouts (
     embedding BLOB NOT NULL CHECK (length(embedding) = 512)
 );
 CREATE INDEX IF NOT EXISTS optouts_by_account ON optouts (account, row_id);
+CREATE TABLE IF NOT EXISTS leases (
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    owner TEXT NOT NULL,
+    until_ms INTEGER NOT NULL,
+    PRIMARY KEY (kind, name)
+);
 """
 
 # Columns later versions added to tables an older file already has: (table, column, type).
