@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
-from tests.live.engines import PostgresServer, missing_engines
+from tests.live.engines import PostgresServer, RedisServer, missing_engines
 
 # The stores every store-backed suite runs against: the embedded one and PostgreSQL.
 STORE_BACKENDS = ("sqlite", "postgresql")
@@ -127,3 +127,12 @@ def postgres_database(server: PostgresServer, key: str) -> str:
             "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
         ).fetchone()
     return server.url(name) if exists else server.create_database(name)
+
+
+@pytest.fixture
+def redis(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis server of the test's own, keeping its queue in an append-only file."""
+    skip_without_engines()
+    server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()

@@ -31,3 +31,13 @@ def store_url(explicit: str | None = None) -> str | None:
     """The store URL: ``explicit`` if given, else $FACEWISE_STORE_URL, else None (meaning the
     SQLite file in the data directory)."""
     return explicit or os.environ.get(STORE_URL_ENV) or None
+
+
+QUEUE_URL_ENV = "FACEWISE_QUEUE_URL"
+
+
+def queue_url(explicit: str | None = None) -> str | None:
+    """Where video jobs and stream processors are sent: ``explicit`` if given, else
+    $FACEWISE_QUEUE_URL (``redis://host:port/db``, Celery's broker), else None (they run
+    inside `facewise serve`)."""
+    return explicit or os.environ.get(QUEUE_URL_ENV) or None

@@ -31,6 +31,7 @@ from facewise.service.retention import RetentionSweeper
 from facewise.service.stream_runner import EmbeddedRunner
 from facewise.service.video_runner import delete_expired, resume_jobs, run_job
 from facewise.settings import data_dir as resolve_data_dir
+from facewise.settings import queue_url
 
 GRACE_SECONDS = 30
 
@@ -40,8 +41,10 @@ class ServeOptions:
     """Where to listen, what to serve, and where S3Object references are read from.
 
     store_url: the store (else $FACEWISE_STORE_URL, else the SQLite file in the data dir).
-    video_workers: video jobs analysed at once. max_queued_jobs: jobs that may wait before
-        Start... answers LimitExceededException.
+    video_workers: video jobs analysed at once in this process. max_queued_jobs: jobs that
+        may wait before Start... answers LimitExceededException.
+    queue_url: send video jobs to `facewise worker` processes through this Redis broker
+        (else $FACEWISE_QUEUE_URL; else they run in this process, on video_workers threads).
     s3_endpoint_url: read S3Object images from this S3-compatible endpoint instead of the
         folder of buckets ``<data dir>/buckets``.
     live: how cameras are read and analysed (service/live_settings.py).
@@ -55,6 +58,7 @@ class ServeOptions:
     s3_endpoint_url: str | None = None
     landmarks_68: bool = False
     video_workers: int = 1
+    queue_url: str | None = None
     max_queued_jobs: int = 20
     config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
     live: LiveSettings = LiveSettings()  # noqa: RUF009 - frozen
@@ -73,19 +77,26 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
     context = ServiceContext.open(
         folder, store_url=options.store_url, analyzer=analyzer, objects=objects
     )
-    queue = EmbeddedQueue(
-        lambda job_id: run_job(context, job_id, stopping=queue.stopping),
-        options.video_workers,
-        options.max_queued_jobs,
-        housekeeping=lambda: delete_expired(context),
-    )
-    context.queue = queue
+    broker = queue_url(options.queue_url)
     context.live_settings = options.live
     context.live = EmbeddedRunner(context, stream_record).begin()
     context.background.append(RetentionSweeper(context, options.retention_sweep_s).start())
-    resumed = resume_jobs(context)
-    if resumed:
-        logging.getLogger("facewise.server").info("resumed %d unfinished video jobs", resumed)
+    if broker is not None:
+        from facewise.service.celery_queue import CeleryQueue
+
+        # The workers run the jobs; a dead worker's jobs come back through their leases.
+        context.queue = CeleryQueue(broker, options.max_queued_jobs)
+    else:
+        queue = EmbeddedQueue(
+            lambda job_id: run_job(context, job_id, stopping=queue.stopping),
+            options.video_workers,
+            options.max_queued_jobs,
+            housekeeping=lambda: delete_expired(context),
+        )
+        context.queue = queue
+        resumed = resume_jobs(context)
+        if resumed:
+            logging.getLogger("facewise.server").info("resumed %d unfinished video jobs", resumed)
     keys = AccessKeys(context.access_keys)
     first = keys.create_first()
     return RekognitionApp(context, keys, options.config), first

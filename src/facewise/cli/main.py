@@ -207,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_dir(models)
     models.set_defaults(run=_models)
 
-    from facewise.cli import accountability, collections, evaluate, server, streams, video
+    from facewise.cli import accountability, collections, evaluate, server, streams, video, worker
 
     collections.add_commands(commands, _add_store_options)
     video.add_commands(commands, _add_store_options)
@@ -215,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_commands(commands, _add_store_options)
     evaluate.add_commands(commands, _add_store_options)
     accountability.add_commands(commands, _add_store_options)
+    worker.add_commands(commands, _add_store_options)
     return parser
 
 

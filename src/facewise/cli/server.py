@@ -35,6 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
             s3_endpoint_url=args.s3_endpoint_url,
             landmarks_68=args.landmarks_68,
             video_workers=args.video_workers,
+            queue_url=args.queue_url,
             max_queued_jobs=args.max_queued_jobs,
             config=config,
             live=LiveSettings(
@@ -132,6 +133,11 @@ def add_commands(
         type=int,
         default=os.cpu_count() or 1,
         help="video jobs analysed at once (default: one per core)",
+    )
+    serve.add_argument(
+        "--queue-url",
+        help="send video jobs to `facewise worker` processes through this Redis broker, "
+        "redis://HOST:6379/0 (default $FACEWISE_QUEUE_URL; none: they run in this process)",
     )
     serve.add_argument(
         "--max-queued-jobs",

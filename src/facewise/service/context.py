@@ -32,6 +32,7 @@ from facewise.store.protocols import (
     FaceStore,
     JobStore,
     KeyStore,
+    LeaseStore,
     OptOutStore,
     PolicyStore,
     StreamStore,
@@ -83,6 +84,7 @@ class ServiceContext:
     audit_log: AuditLog | None = None  # the trail ``audit`` writes to, for reading it back
     policy_store: PolicyStore | None = None  # floors and collection policies
     optout_store: OptOutStore | None = None
+    lease_store: LeaseStore | None = None  # which worker owns a job or a stream processor
     background: list[Closable] = field(default_factory=list)  # threads closed first
     scrub_pending: bool = False  # an erasure's WAL scrub was delayed (service/erasure.py)
     closer: Callable[[], None] = _nothing
@@ -131,6 +133,7 @@ class ServiceContext:
             audit_log=opened.audit,
             policy_store=opened.policies,
             optout_store=opened.optouts,
+            lease_store=opened.leases,
             closer=opened.close,
         )
 

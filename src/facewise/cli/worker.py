@@ -1,0 +1,70 @@
+"""`facewise worker`: run the video jobs `facewise serve` queues in Celery on Redis."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable
+
+
+def _worker(args: argparse.Namespace) -> int:
+    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+    from facewise.service.context import ServiceContext
+    from facewise.service.images import ObjectSource, S3Buckets
+    from facewise.service.worker import serve_jobs, worker_name
+    from facewise.settings import data_dir, queue_url
+
+    url = queue_url(args.queue_url)
+    if url is None:
+        print(
+            "facewise: a worker needs a queue: --queue-url redis://HOST:6379/0 "
+            "(or $FACEWISE_QUEUE_URL)",
+            file=sys.stderr,
+        )
+        return 2
+    folder = data_dir(args.data_dir)
+    objects: ObjectSource | None = S3Buckets(args.s3_endpoint_url) if args.s3_endpoint_url else None
+    context = ServiceContext.open(
+        folder,
+        store_url=args.store_url,
+        analyzer=FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
+        objects=objects,
+    )
+    owner = worker_name()
+
+    def ready() -> None:
+        print(f"facewise worker {owner} is taking video jobs from {url}", flush=True)
+
+    try:
+        serve_jobs(context, url, args.concurrency, owner, ready)
+    finally:
+        context.close()
+    return 0
+
+
+def add_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    add_data_dir: Callable[[argparse.ArgumentParser], None],
+) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="run the video jobs that `facewise serve --queue-url` queues (Celery on Redis)",
+    )
+    worker.add_argument(
+        "--queue-url",
+        help="the Redis broker, redis://HOST:6379/0 (default $FACEWISE_QUEUE_URL)",
+    )
+    worker.add_argument(
+        "--concurrency",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="video jobs analysed at once (default: one per core)",
+    )
+    worker.add_argument(
+        "--s3-endpoint-url",
+        help="read S3Object videos from this S3-compatible endpoint (default: the folder "
+        "<data dir>/buckets/<bucket>/<key>)",
+    )
+    add_data_dir(worker)
+    worker.set_defaults(run=_worker)

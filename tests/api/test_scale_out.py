@@ -1,0 +1,118 @@
+"""Video jobs on a scale-out deployment: `facewise serve` on PostgreSQL queues them in Celery
+on Redis and `facewise worker` processes run them. A worker SIGKILLed mid-job leaves the job
+to another, with nothing reported twice; Redis restarted with jobs queued loses none."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from facewise.pipeline.analyzer import FaceAnalyzer
+from tests.api.cluster import WorkerProcess
+from tests.api.server import ServerProcess
+from tests.api.test_video_restart import REF, _faces, _repeated_crossings, _status
+from tests.conftest import postgres_database
+from tests.live.engines import PostgresServer, RedisServer
+from tests.video.scenes import Cast
+from tests.video.synth import encode, scene_frames
+
+LONG_MS = 96000
+
+
+def _deployment(
+    tmp_path: Path, models: Path, postgres: PostgresServer, redis: RedisServer, cast: Cast
+) -> tuple[ServerProcess, dict[str, str]]:
+    """A server on PostgreSQL and Redis whose bucket folder holds videos/long.mp4, and the
+    environment its workers need."""
+    env = {
+        "FACEWISE_STORE_URL": postgres_database(postgres, str(tmp_path)),
+        "FACEWISE_QUEUE_URL": redis.url,
+    }
+    video = encode(scene_frames(_repeated_crossings(cast, LONG_MS), LONG_MS), tmp_path / "l.mp4")
+    server = ServerProcess(tmp_path / "api", extra_env=env)
+    bucket = server.data_dir / "buckets" / "videos"
+    bucket.mkdir(parents=True)
+    (bucket / "long.mp4").write_bytes(video.read_bytes())
+    return server.start(models_from=models), env
+
+
+def _worker(tmp_path: Path, name: str, env: dict[str, str], models: Path) -> WorkerProcess:
+    """A worker whose data directory holds the same bucket folder as the server's."""
+    folder = tmp_path / name
+    (folder / "buckets").mkdir(parents=True)
+    (folder / "buckets" / "videos").symlink_to(tmp_path / "api" / "buckets" / "videos")
+    return WorkerProcess(folder, env).start(models_from=models)
+
+
+def _wait(client: Any, *job_ids: str, seconds: float = 300) -> None:
+    deadline = time.monotonic() + seconds
+    while any(_status(client, job_id) == "IN_PROGRESS" for job_id in job_ids):
+        assert time.monotonic() < deadline, "the jobs did not finish"
+        time.sleep(0.5)
+
+
+def test_a_worker_killed_mid_job_leaves_it_to_another(
+    tmp_path: Path,
+    data_dir: Path,
+    analyzer: FaceAnalyzer,
+    cast: Cast,
+    postgres: PostgresServer,
+    redis: RedisServer,
+) -> None:
+    server, env = _deployment(tmp_path, data_dir, postgres, redis, cast)
+    first = _worker(tmp_path, "worker-1", env, data_dir)
+    second: WorkerProcess | None = None
+    try:
+        client = server.client()
+        job_id = client.start_face_detection(Video=REF)["JobId"]
+        deadline = time.monotonic() + 60
+        while not any("run_video_job" in line and "received" in line for line in first.log):
+            assert time.monotonic() < deadline, first.output()
+            time.sleep(0.1)
+        time.sleep(2.0)  # well into the video
+        assert _status(client, job_id) == "IN_PROGRESS"
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        killed_at = time.monotonic()
+        second = _worker(tmp_path, "worker-2", env, data_dir)
+        _wait(client, job_id)
+        assert _status(client, job_id) == "SUCCEEDED"
+        assert "lost its worker; queued again" in second.output()
+        taken_over_s = time.monotonic() - killed_at
+        reference = client.start_face_detection(Video=REF, JobTag="reference")["JobId"]
+        _wait(client, reference)
+        expected = _faces(client, reference)
+        assert len(expected) > 100
+        assert _faces(client, job_id) == expected, taken_over_s  # nothing twice, nothing lost
+    finally:
+        for process in (first, second):
+            if process is not None:
+                process.stop(signal.SIGKILL)
+        server.stop()
+
+
+def test_jobs_queued_while_redis_restarts_are_not_lost(
+    tmp_path: Path,
+    data_dir: Path,
+    analyzer: FaceAnalyzer,
+    cast: Cast,
+    postgres: PostgresServer,
+    redis: RedisServer,
+) -> None:
+    server, env = _deployment(tmp_path, data_dir, postgres, redis, cast)
+    worker: WorkerProcess | None = None
+    try:
+        client = server.client()
+        queued = [
+            client.start_face_detection(Video=REF, JobTag=f"queued-{i}")["JobId"] for i in range(2)
+        ]
+        redis.stop()  # no worker has taken them: they wait in Redis, on disk
+        redis.start()
+        worker = _worker(tmp_path, "worker", env, data_dir)
+        _wait(client, *queued)
+        assert {_status(client, job_id) for job_id in queued} == {"SUCCEEDED"}
+    finally:
+        if worker is not None:
+            worker.stop()
+        server.stop()
