@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from facewise.pipeline.analyzer import FaceAnalyzer
+from tests.api.cluster import WorkerProcess
 from tests.api.server import ServerProcess
 from tests.conftest import STORE_BACKENDS, encode, postgres_database
+from tests.live.engines import RedisServer
 
 
 @pytest.fixture(scope="session", params=STORE_BACKENDS)
@@ -19,19 +21,33 @@ def server(
     data_dir: Path,
     analyzer: FaceAnalyzer,
 ) -> Iterator[ServerProcess]:
-    """The server on each store backend in turn (every test that uses it runs on both),
-    sharing the session's converted models (converted once, by `analyzer`)."""
+    """The server on each deployment in turn (every test that uses it runs on both): the
+    embedded one, and the scale-out one (PostgreSQL, video jobs through Redis to a `facewise
+    worker` reading the same bucket folder), sharing the session's converted models."""
     from facewise.models.resnet_onnx import prepare
     from facewise.settings import model_cache_dir
 
     prepare(model_cache_dir(data_dir))
-    env = {}
-    if request.param == "postgresql":
-        env["FACEWISE_STORE_URL"] = postgres_database(request.getfixturevalue("postgres"), "api")
     folder = tmp_path_factory.mktemp(f"served-{request.param}")
+    if request.param == "sqlite":
+        process = ServerProcess(folder).start(models_from=data_dir)
+        yield process
+        process.stop()
+        return
+    redis = RedisServer(folder / "redis").start()
+    env = {
+        "FACEWISE_STORE_URL": postgres_database(request.getfixturevalue("postgres"), "api"),
+        "FACEWISE_QUEUE_URL": redis.url,
+    }
+    (folder / "buckets").mkdir()
+    (folder / "worker").mkdir()
+    (folder / "worker" / "buckets").symlink_to(folder / "buckets")
+    worker = WorkerProcess(folder / "worker", env, concurrency=2).start(models_from=data_dir)
     process = ServerProcess(folder, extra_env=env).start(models_from=data_dir)
     yield process
     process.stop()
+    worker.stop()
+    redis.stop()
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
-"""Video jobs on a scale-out deployment: `facewise serve` on PostgreSQL queues them in Celery
-on Redis and `facewise worker` processes run them. A worker SIGKILLed mid-job leaves the job
-to another, with nothing reported twice; Redis restarted with jobs queued loses none."""
+"""A scale-out deployment: `facewise serve` on PostgreSQL queues video jobs in Celery on
+Redis and `facewise worker` processes run them and the stream processors. A worker SIGKILLed
+mid-job leaves the job to another, with nothing reported twice; Redis restarted with jobs
+queued loses none; a dead worker's stream processor is taken over within 30 s."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from typing import Any
 from facewise.pipeline.analyzer import FaceAnalyzer
 from tests.api.cluster import WorkerProcess
 from tests.api.server import ServerProcess
-from tests.api.test_video_restart import REF, _faces, _repeated_crossings, _status
+from tests.api.test_streams import ROLE, _camera_arn, _data_stream_arn, _records, _status, _until
+from tests.api.test_video_restart import REF, _faces, _repeated_crossings
+from tests.api.test_video_restart import _status as _job_status
 from tests.conftest import postgres_database
 from tests.live.engines import PostgresServer, RedisServer
 from tests.video.scenes import Cast
@@ -48,7 +51,7 @@ def _worker(tmp_path: Path, name: str, env: dict[str, str], models: Path) -> Wor
 
 def _wait(client: Any, *job_ids: str, seconds: float = 300) -> None:
     deadline = time.monotonic() + seconds
-    while any(_status(client, job_id) == "IN_PROGRESS" for job_id in job_ids):
+    while any(_job_status(client, job_id) == "IN_PROGRESS" for job_id in job_ids):
         assert time.monotonic() < deadline, "the jobs did not finish"
         time.sleep(0.5)
 
@@ -72,14 +75,15 @@ def test_a_worker_killed_mid_job_leaves_it_to_another(
             assert time.monotonic() < deadline, first.output()
             time.sleep(0.1)
         time.sleep(2.0)  # well into the video
-        assert _status(client, job_id) == "IN_PROGRESS"
+        assert _job_status(client, job_id) == "IN_PROGRESS"
         assert first.stop(signal.SIGKILL) == -signal.SIGKILL
         killed_at = time.monotonic()
         second = _worker(tmp_path, "worker-2", env, data_dir)
         _wait(client, job_id)
-        assert _status(client, job_id) == "SUCCEEDED"
+        assert _job_status(client, job_id) == "SUCCEEDED"
         assert "lost its worker; queued again" in second.output()
         taken_over_s = time.monotonic() - killed_at
+        print(f"video job finished {taken_over_s:.1f} s after its worker was killed")
         reference = client.start_face_detection(Video=REF, JobTag="reference")["JobId"]
         _wait(client, reference)
         expected = _faces(client, reference)
@@ -111,8 +115,52 @@ def test_jobs_queued_while_redis_restarts_are_not_lost(
         redis.start()
         worker = _worker(tmp_path, "worker", env, data_dir)
         _wait(client, *queued)
-        assert {_status(client, job_id) for job_id in queued} == {"SUCCEEDED"}
+        assert {_job_status(client, job_id) for job_id in queued} == {"SUCCEEDED"}
     finally:
         if worker is not None:
             worker.stop()
+        server.stop()
+
+
+def test_a_dead_workers_stream_processor_is_taken_over_within_30_s(
+    tmp_path: Path,
+    data_dir: Path,
+    analyzer: FaceAnalyzer,
+    cast: Cast,
+    crossing_video: Path,
+    astronaut_jpeg: bytes,
+    postgres: PostgresServer,
+    redis: RedisServer,
+) -> None:
+    server, env = _deployment(tmp_path, data_dir, postgres, redis, cast)
+    workers = [_worker(tmp_path, f"worker-{i}", env, data_dir) for i in (1, 2)]
+    try:
+        rekognition, kinesis = server.client(), server.kinesis()
+        rekognition.create_collection(CollectionId="hall")
+        rekognition.index_faces(CollectionId="hall", Image={"Bytes": astronaut_jpeg})
+        camera = _camera_arn(server, "hall", str(crossing_video), "--loop")
+        rekognition.create_stream_processor(
+            Name="hall-watch",
+            Input={"KinesisVideoStream": {"Arn": camera}},
+            Output={"KinesisDataStream": {"Arn": _data_stream_arn(kinesis, "hall-matches")}},
+            Settings={"FaceSearch": {"CollectionId": "hall"}},
+            RoleArn=ROLE,
+        )
+        rekognition.start_stream_processor(Name="hall-watch")
+        _until(lambda: len(_records(kinesis, "hall-matches")) >= 1, 60, "a first record")
+        (owner,) = [w for w in workers if "taking stream processor" in w.output()]
+        (other,) = [w for w in workers if w is not owner]
+        assert owner.stop(signal.SIGKILL) == -signal.SIGKILL
+        killed_at = time.monotonic()
+        _until(lambda: "taking stream processor" in other.output(), 30, "a takeover")
+        taken_s = time.monotonic() - killed_at
+        print(f"stream processor taken over {taken_s:.1f} s after its worker was killed")
+        counted = len(_records(kinesis, "hall-matches"))
+        _until(lambda: len(_records(kinesis, "hall-matches")) > counted, 30, "new records")
+        assert _status(rekognition, "hall-watch")["Status"] == "RUNNING", taken_s
+        rekognition.stop_stream_processor(Name="hall-watch")
+        _until(lambda: _status(rekognition, "hall-watch")["Status"] == "STOPPED", 10, "STOPPED")
+    finally:
+        for worker in workers:
+            worker.stop(signal.SIGKILL)
         server.stop()

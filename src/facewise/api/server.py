@@ -79,14 +79,15 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
     )
     broker = queue_url(options.queue_url)
     context.live_settings = options.live
-    context.live = EmbeddedRunner(context, stream_record).begin()
     context.background.append(RetentionSweeper(context, options.retention_sweep_s).start())
     if broker is not None:
         from facewise.service.celery_queue import CeleryQueue
 
-        # The workers run the jobs; a dead worker's jobs come back through their leases.
+        # The workers run jobs and stream processors; what a dead worker held comes back
+        # through its leases.
         context.queue = CeleryQueue(broker, options.max_queued_jobs)
     else:
+        context.live = EmbeddedRunner(context, stream_record).begin()
         queue = EmbeddedQueue(
             lambda job_id: run_job(context, job_id, stopping=queue.stopping),
             options.video_workers,

@@ -1,4 +1,5 @@
-"""`facewise worker`: run the video jobs `facewise serve` queues in Celery on Redis."""
+"""`facewise worker`: run the video jobs `facewise serve` queues in Celery on Redis, and the
+stream processors this worker holds the lease of."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Callable
 
 
 def _worker(args: argparse.Namespace) -> int:
+    from facewise.api.shapes_streams import stream_record
     from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
     from facewise.service.context import ServiceContext
     from facewise.service.images import ObjectSource, S3Buckets
@@ -37,7 +39,7 @@ def _worker(args: argparse.Namespace) -> int:
         print(f"facewise worker {owner} is taking video jobs from {url}", flush=True)
 
     try:
-        serve_jobs(context, url, args.concurrency, owner, ready)
+        serve_jobs(context, url, args.concurrency, owner, stream_record, args.max_processors, ready)
     finally:
         context.close()
     return 0
@@ -49,7 +51,8 @@ def add_commands(
 ) -> None:
     worker = commands.add_parser(
         "worker",
-        help="run the video jobs that `facewise serve --queue-url` queues (Celery on Redis)",
+        help="run the video jobs and stream processors of a scale-out deployment "
+        "(`facewise serve --queue-url`)",
     )
     worker.add_argument(
         "--queue-url",
@@ -60,6 +63,13 @@ def add_commands(
         type=int,
         default=os.cpu_count() or 1,
         help="video jobs analysed at once (default: one per core)",
+    )
+    worker.add_argument(
+        "--max-processors",
+        type=int,
+        default=4,
+        help="stream processors this worker runs at most; the rest wait for a worker with "
+        "room (default 4)",
     )
     worker.add_argument(
         "--s3-endpoint-url",

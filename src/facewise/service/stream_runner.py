@@ -322,6 +322,14 @@ class EmbeddedRunner:
                 del self._running[processor.key]
         self._wake.set()
 
+    def _launch(self, record: StreamProcessorRecord, quiet: threading.Event) -> None:
+        """Run the processor on a thread of its own; once ``quiet`` is set, its end leaves
+        its status as it is (for whoever runs it next)."""
+        processor = _Processor(self.context, record, self.encode, self._done, quiet)
+        with self._lock:
+            self._running[processor.key] = processor
+        processor.thread.start()
+
     def _supervise(self) -> None:
         while not self._closing.is_set():
             try:
@@ -343,10 +351,7 @@ class EmbeddedRunner:
             ):
                 running.stop_event.set()
             elif running is None and record.status == "STARTING":
-                processor = _Processor(self.context, record, self.encode, self._done, self._closing)
-                with self._lock:
-                    self._running[key] = processor
-                processor.thread.start()
+                self._launch(record, self._closing)
         with self._lock:
             known = {(r.account, r.name) for r in store.processors()}
             for key, processor in self._running.items():

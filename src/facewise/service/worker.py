@@ -1,4 +1,5 @@
-"""`facewise worker`: runs the video jobs that `facewise serve` processes queue in Celery.
+"""`facewise worker`: runs the video jobs that `facewise serve` processes queue in Celery,
+and stream processors (service/stream_leases.py).
 
 Each job runs under a lease in the store (``job``/JobId), renewed every few seconds while
 it runs. A second delivery of the same task finds the lease held and leaves the job to its
@@ -20,6 +21,8 @@ from typing import ClassVar
 
 from facewise.errors import FacewiseError
 from facewise.service.context import ServiceContext
+from facewise.service.stream_leases import LeasedRunner
+from facewise.service.stream_runner import RecordEncoder
 from facewise.service.video_runner import run_job
 from facewise.store.protocols import LeaseStore
 
@@ -134,10 +137,13 @@ def serve_jobs(
     queue_url: str,
     concurrency: int,
     owner: str,
+    encode: RecordEncoder,
+    max_processors: int = 4,
     ready: Callable[[], None] = lambda: None,
 ) -> None:
-    """Run Celery's worker on the video queue until SIGTERM or SIGINT (a warm shutdown:
-    running jobs stop at their next frame and go back on the queue)."""
+    """Run Celery's worker on the video queue, and the stream processors this worker holds
+    the lease of, until SIGTERM or SIGINT (a warm shutdown: running jobs stop at their next
+    frame and go back on the queue; processors are left to the other workers)."""
     from celery import bootsteps
 
     from facewise.service.celery_queue import RUN_VIDEO_JOB, VIDEO_QUEUE, CeleryQueue
@@ -165,6 +171,7 @@ def serve_jobs(
     app.steps["consumer"].add(Ready)
     reaper = Reaper(context).start()
     context.background.append(reaper)
+    context.live = LeasedRunner(context, encode, owner, max_processors).begin()
     worker = app.Worker(
         hostname=owner.replace(":", "-"),
         concurrency=concurrency,
