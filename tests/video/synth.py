@@ -74,8 +74,10 @@ def encode(
     fps: int = 25,
     codec: str = "libx264",
     rotation_deg: int = 0,
+    crf: int = 20,
 ) -> Path:
-    """Write frames to a video file (the container follows the suffix)."""
+    """Write frames to a video file (the container follows the suffix); libx264 at ``crf``
+    (0: lossless, and large)."""
     import av
 
     frames = iter(frames)
@@ -86,7 +88,7 @@ def encode(
         stream.width, stream.height = width, height
         stream.pix_fmt = "yuv420p"
         if codec == "libx264":
-            stream.options = {"preset": "ultrafast", "crf": "20"}
+            stream.options = {"preset": "ultrafast", "crf": str(crf)}
         if rotation_deg:
             stream.set_display_rotation(rotation_deg)
         for rgb in _chain(first, frames):
