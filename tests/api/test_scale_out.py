@@ -7,6 +7,7 @@ multipart videos come by reference from SeaweedFS (an S3-compatible store)."""
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.api.test_video_restart import REF, _faces, _repeated_crossings
 from tests.api.test_video_restart import _status as _job_status
 from tests.conftest import postgres_database
 from tests.live.engines import PostgresServer, RedisServer, SeaweedFS
+from tests.live.services import free_port
 from tests.video.scenes import CROSSING_MS, Cast, crossing_walks
 from tests.video.synth import encode, scene, scene_frames
 
@@ -247,3 +249,98 @@ def test_images_and_multipart_videos_by_reference_from_seaweedfs(
     finally:
         worker.stop()
         server.stop()
+
+
+def _servers(tmp_path: Path, models: Path, env: dict[str, str], *args: list[str]) -> list[Any]:
+    """`facewise serve` processes on one store, started one after another (the first makes
+    the first key; the others get it)."""
+    started: list[ServerProcess] = []
+    for i, extra in enumerate(args):
+        server = ServerProcess(tmp_path / f"api-{i}", extra, extra_env=env)
+        server.start(models_from=models)
+        if started:
+            server.access_key_id, server.secret = started[0].access_key_id, started[0].secret
+        started.append(server)
+    return started
+
+
+def test_several_servers_answer_for_one_store_at_once(
+    tmp_path: Path,
+    data_dir: Path,
+    analyzer: FaceAnalyzer,
+    postgres: PostgresServer,
+    astronaut_jpeg: bytes,
+    hopper_jpeg: bytes,
+) -> None:
+    """Two servers on their own ports: a face indexed through one is found through the other
+    at once; one SIGKILLed in the middle of IndexFaces calls loses none it answered."""
+    env = {"FACEWISE_STORE_URL": postgres_database(postgres, str(tmp_path))}
+    first, second = _servers(tmp_path, data_dir, env, [], [])
+    try:
+        one, other = first.client(), second.client()
+        one.create_collection(CollectionId="staff")
+        for image in (astronaut_jpeg, hopper_jpeg):
+            (record,) = one.index_faces(CollectionId="staff", Image={"Bytes": image})["FaceRecords"]
+            found = other.search_faces_by_image(CollectionId="staff", Image={"Bytes": image})
+            assert found["FaceMatches"][0]["Face"]["FaceId"] == record["Face"]["FaceId"]
+            assert found["FaceMatches"][0]["Similarity"] > 99
+
+        answered: list[str] = []
+        stop = threading.Event()
+
+        def index_until_killed(image: bytes) -> None:
+            client = first.client()
+            while not stop.is_set():
+                try:
+                    reply = client.index_faces(CollectionId="staff", Image={"Bytes": image})
+                except Exception:  # the server died under this call: nothing was answered
+                    return
+                answered.extend(r["Face"]["FaceId"] for r in reply["FaceRecords"])
+
+        threads = [
+            threading.Thread(target=index_until_killed, args=(image,))
+            for image in (astronaut_jpeg, hopper_jpeg, astronaut_jpeg)
+        ]
+        for thread in threads:
+            thread.start()
+        time.sleep(3.0)
+        assert first.stop(signal.SIGKILL) == -signal.SIGKILL
+        stop.set()
+        for thread in threads:
+            thread.join(60)
+        assert len(answered) >= 3
+        stored: set[str] = set()
+        token: str | None = None
+        while True:
+            page = other.list_faces(CollectionId="staff", **({"NextToken": token} if token else {}))
+            stored |= {face["FaceId"] for face in page["Faces"]}
+            token = page.get("NextToken")
+            if not token:
+                break
+        assert set(answered) <= stored
+        print(f"{len(answered)} faces answered before SIGKILL; {len(stored)} stored")
+    finally:
+        for server in (first, second):
+            server.stop(signal.SIGKILL)
+
+
+def test_servers_share_one_address(
+    tmp_path: Path, data_dir: Path, analyzer: FaceAnalyzer, postgres: PostgresServer
+) -> None:
+    """Two servers with --reuse-port on one port: connections reach both, and both answer."""
+    env = {"FACEWISE_STORE_URL": postgres_database(postgres, str(tmp_path))}
+    port = str(free_port())
+    shared = ["--port", port, "--reuse-port"]
+    servers = _servers(tmp_path, data_dir, env, shared, shared)
+    try:
+        created = servers[0].client()
+        created.create_collection(CollectionId="door")
+        for _ in range(40):  # a new client, so a new connection, each time
+            client = servers[1].client()
+            assert client.describe_collection(CollectionId="door")["FaceCount"] == 0
+            client.close()
+        served = [sum("DescribeCollection" in line for line in server.log) for server in servers]
+        assert sum(served) == 40 and min(served) > 0, served
+    finally:
+        for server in servers:
+            server.stop()

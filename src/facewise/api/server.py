@@ -49,6 +49,9 @@ class ServeOptions:
         folder of buckets ``<data dir>/buckets``.
     live: how cameras are read and analysed (service/live_settings.py).
     retention_sweep_s: seconds between retention passes (service/retention.py).
+    reuse_port: let several `facewise serve` processes on one store listen on the same
+        host and port (SO_REUSEPORT): the kernel spreads connections over them, one address
+        with no load balancer in front; a process that dies drops only its own connections.
     """
 
     host: str = "127.0.0.1"
@@ -63,6 +66,7 @@ class ServeOptions:
     config: ServerConfig = ServerConfig()  # noqa: RUF009 - frozen
     live: LiveSettings = LiveSettings()  # noqa: RUF009 - frozen
     retention_sweep_s: float = 60.0
+    reuse_port: bool = False
 
 
 def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
@@ -141,11 +145,14 @@ def usage(url: str, first: NewKey | None) -> str:
     return "\n".join(lines)
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A bound, listening TCP socket (port 0 picks a free port)."""
+def listening_socket(host: str, port: int, reuse_port: bool = False) -> socket.socket:
+    """A bound, listening TCP socket (port 0 picks a free port); with reuse_port, other
+    processes may listen on the same address too (SO_REUSEPORT)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
     # Accepted connections inherit this. Without it a response's header and body writes
     # meet the client's delayed ACK: 40 ms added to every call on a kept-alive connection.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -193,7 +200,7 @@ def serve(options: ServeOptions) -> int:
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:  # first, so a taken port fails at once; connections wait in the backlog meanwhile
-        sock = listening_socket(options.host, options.port)
+        sock = listening_socket(options.host, options.port, options.reuse_port)
     except OSError as error:
         print(
             f"facewise: cannot listen on {options.host}:{options.port}: {error.strerror}",

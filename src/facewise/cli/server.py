@@ -42,6 +42,7 @@ def _serve(args: argparse.Namespace) -> int:
                 give_up_after_s=args.camera_give_up_s, motion_gating=not args.no_motion_gating
             ),
             retention_sweep_s=args.retention_sweep_s,
+            reuse_port=args.reuse_port,
         )
     )
 
@@ -107,6 +108,12 @@ def add_commands(
         type=int,
         default=int(os.environ.get(PORT_ENV, "8080")),
         help=f"port (default 8080 or ${PORT_ENV}; 0 picks a free one)",
+    )
+    serve.add_argument(
+        "--reuse-port",
+        action="store_true",
+        help="let several `facewise serve` processes on one store share --host and --port "
+        "(SO_REUSEPORT; the kernel spreads connections over them)",
     )
     serve.add_argument(
         "--workers",
