@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAMPLE = $$($(PY) -c 'import matplotlib.cbook as c; print(c.get_sample_data("grace_hopper.jpg", asfileobj=False))')
 
-.PHONY: run demo test lint bench clean
+.PHONY: run demo test lint bench cluster clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -33,14 +33,21 @@ demo: $(VENV)/.installed-run
 ## test: install test dependencies and services, lint, type-check src/ (mypy --strict), run the whole suite
 test: $(VENV)/.installed-test
 	bash tests/live/install-services.sh
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench deploy
+	$(VENV)/bin/ruff format --check src tests bench deploy
 	$(VENV)/bin/mypy
 	FACEWISE_REQUIRE_LIVE=1 $(PY) -m pytest
 
+## cluster: a local scale-out deployment: PostgreSQL+pgvector, Redis, SeaweedFS, two servers on
+## http://$(HOST):$(PORT), two workers (deploy/cluster.py; data in cluster-data/; Ctrl-C stops)
+cluster: $(VENV)/.installed-test
+	bash tests/live/install-services.sh
+	$(VENV)/bin/facewise models --prepare --data-dir cluster-data/models
+	$(PY) deploy/cluster.py --folder cluster-data --port $(PORT)
+
 lint: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check src tests bench
-	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/ruff check src tests bench deploy
+	$(VENV)/bin/ruff format --check src tests bench deploy
 
 ## bench: the benchmarks in bench/ (needs ../shared/data/faces for the labelled photos)
 DATA ?= $(abspath ../shared/data/faces)
@@ -55,4 +62,4 @@ bench: $(VENV)/.installed-test
 	cd bench && PYTHONPATH=.. ../$(PY) bench_video.py --data $(DATA)
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .ruff_cache src/*.egg-info
+	rm -rf $(VENV) out .pytest_cache .ruff_cache src/*.egg-info cluster-data

@@ -119,14 +119,8 @@ def postgres() -> Iterator[PostgresServer]:
 def postgres_database(server: PostgresServer, key: str) -> str:
     """The URL of the database named after ``key``, created on first use (the same key
     reopens the same database)."""
-    import psycopg
-
     name = "t_" + hashlib.sha256(key.encode()).hexdigest()[:20]
-    with psycopg.connect(server.url(), autocommit=True) as connection:
-        exists = connection.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (name,)
-        ).fetchone()
-    return server.url(name) if exists else server.create_database(name)
+    return server.create_database(name, exist_ok=True)
 
 
 @pytest.fixture

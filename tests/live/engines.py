@@ -67,8 +67,9 @@ class PostgresServer:
 
     durable: bool = False
     port: int = field(default_factory=free_port)
-    folder: Path | None = None
+    folder: Path | None = None  # None: a temporary folder, removed by stop()
     process: subprocess.Popen[bytes] | None = None
+    _temporary: bool = False
 
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
@@ -77,7 +78,9 @@ class PostgresServer:
         binaries = postgres_bin()
         if binaries is None:
             raise RuntimeError(missing_engines() or "no PostgreSQL")
-        self.folder = Path(tempfile.mkdtemp(prefix="facewise-pg-"))
+        if self.folder is None:
+            self.folder, self._temporary = Path(tempfile.mkdtemp(prefix="facewise-pg-")), True
+        self.folder.mkdir(parents=True, exist_ok=True)
         data = self.folder / "data"
         as_user = None
         if os.getuid() == 0:
@@ -90,12 +93,13 @@ class PostgresServer:
                 os.setgid(as_user.pw_gid)
                 os.setuid(as_user.pw_uid)
 
-        subprocess.run(
-            [binaries / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-            preexec_fn=drop_root,
-            check=True,
-            capture_output=True,
-        )
+        if not (data / "PG_VERSION").exists():
+            subprocess.run(
+                [binaries / "initdb", "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8"],
+                preexec_fn=drop_root,
+                check=True,
+                capture_output=True,
+            )
         settings = ["-c", "max_connections=200", "-c", "shared_buffers=256MB"]
         if not self.durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
@@ -124,12 +128,14 @@ class PostgresServer:
                     raise
                 time.sleep(0.1)
 
-    def create_database(self, name: str) -> str:
-        """A new empty database; its URL."""
+    def create_database(self, name: str, exist_ok: bool = False) -> str:
+        """A new empty database (or, with exist_ok, the one of that name); its URL."""
         import psycopg
 
         with psycopg.connect(self.url(), autocommit=True) as connection:
-            connection.execute(f'CREATE DATABASE "{name}"')
+            query = "SELECT 1 FROM pg_database WHERE datname = %s"
+            if not (exist_ok and connection.execute(query, (name,)).fetchone()):
+                connection.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def stop(self) -> None:
@@ -141,7 +147,7 @@ class PostgresServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(10)
-        if self.folder is not None:
+        if self.folder is not None and self._temporary:
             shutil.rmtree(self.folder, ignore_errors=True)
 
 
