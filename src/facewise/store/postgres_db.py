@@ -46,9 +46,9 @@ class PostgresSettings:
     """
 
     pool_size: int = 10
-    ef_search: int = 100
-    hnsw_m: int = 16
-    ef_construction: int = 64
+    ef_search: int = 400
+    hnsw_m: int = 32
+    ef_construction: int = 100
 
 
 _KNOBS = {
