@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from typing import Any
 
 import numpy as np
 from tests.live.engines import PostgresServer
@@ -92,27 +93,22 @@ def _bulk_load(
     return record.row_id, row_ids, build_s
 
 
+def _timed(index: Any, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:
+    """Each query's top K keys through ``index.search``, one query at a time, and the
+    seconds each took."""
+    found, seconds = [], []
+    for query in queries:
+        started = time.perf_counter()
+        keys, _ = index.search(query[None], K)
+        seconds.append(time.perf_counter() - started)
+        found.append(keys[0])
+    return np.asarray(found), seconds
+
+
 def _search_pg(
     database: PostgresDatabase, collection_row_id: int, queries: np.ndarray
 ) -> tuple[np.ndarray, list[float]]:
-    index = PgvectorCollection(database, collection_row_id)
-    found, seconds = [], []
-    for query in queries:
-        started = time.perf_counter()
-        keys, _ = index.search(query[None], K)
-        seconds.append(time.perf_counter() - started)
-        found.append(keys[0])
-    return np.asarray(found), seconds
-
-
-def _search_embedded(index: AutoIndex, queries: np.ndarray) -> tuple[np.ndarray, list[float]]:
-    found, seconds = [], []
-    for query in queries:
-        started = time.perf_counter()
-        keys, _ = index.search(query[None], K)
-        seconds.append(time.perf_counter() - started)
-        found.append(keys[0])
-    return np.asarray(found), seconds
+    return _timed(PgvectorCollection(database, collection_row_id), queries)
 
 
 def _truth(vectors: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -148,7 +144,7 @@ def search_part(args: argparse.Namespace) -> list[dict[str, str]]:
             started = time.perf_counter()
             embedded.add(np.arange(size), data.faces)
             build_embedded = time.perf_counter() - started
-            found, seconds = _search_embedded(embedded, data.queries)
+            found, seconds = _timed(embedded, data.queries)
             ef_embedded = 512 if size >= 20_000 else 0
             rows.append(
                 _row(
@@ -203,7 +199,7 @@ def _many_collections(
     for _, _, data, truth in collections:
         index = AutoIndex()
         index.add(np.arange(size), data.faces)
-        found, took = _search_embedded(index, data.queries)
+        found, took = _timed(index, data.queries)
         recalls.append(_recall(found, truth))
         seconds += took
     rows.append(_row("embedded", label, 0.0, 0, seconds, float(np.mean(recalls))))

@@ -3,17 +3,12 @@ PostgreSQL store and a Redis queue."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import signal
 import subprocess
-import sys
-import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.api.server import _die_with_parent
+from tests.api.server import copy_models, launch, stop_process
 
 READY = "is taking video jobs from"
 
@@ -30,41 +25,17 @@ class WorkerProcess:
     process: subprocess.Popen[str] | None = None
 
     def start(self, models_from: Path | None = None) -> WorkerProcess:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if models_from is not None and (models_from / "models").is_dir():
-            shutil.copytree(models_from / "models", self.data_dir / "models", dirs_exist_ok=True)
-        command = [sys.executable, "-m", "facewise.cli.main", "worker"]
-        command += ["--data-dir", str(self.data_dir), "--concurrency", str(self.concurrency)]
-        command += self.args
-        self.process = subprocess.Popen(
-            command,
-            preexec_fn=_die_with_parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
-        )
-        assert self.process.stdout is not None
-        deadline = time.monotonic() + 120
-        for line in self.process.stdout:
-            self.log.append(line)
-            if READY in line or time.monotonic() > deadline:
-                break
+        copy_models(models_from, self.data_dir)
+        command = ["worker", "--data-dir", str(self.data_dir)]
+        command += ["--concurrency", str(self.concurrency), *self.args]
+        self.process = launch(command, self.env, self.log, lambda line: READY in line)
         if not any(READY in line for line in self.log) or self.process.poll() is not None:
             raise RuntimeError("facewise worker did not start:\n" + "".join(self.log))
-        threading.Thread(target=self._drain, daemon=True).start()
         return self
-
-    def _drain(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.log.append(line)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        return stop_process(self.process, sig, timeout)
 
     def output(self) -> str:
         return "".join(self.log)

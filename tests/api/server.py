@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,41 +48,22 @@ class ServerProcess:
     process: subprocess.Popen[str] | None = None
 
     def start(self, models_from: Path | None = None) -> ServerProcess:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        if models_from is not None and (models_from / "models").is_dir():
-            shutil.copytree(models_from / "models", self.data_dir / "models", dirs_exist_ok=True)
-        command = [sys.executable, "-m", "facewise.cli.main", "serve", "--port", "0"]
-        command += ["--data-dir", str(self.data_dir), *self.extra_args]
-        self.process = subprocess.Popen(
-            command,
-            preexec_fn=_die_with_parent,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_env},
-            cwd=self.cwd,
-        )
-        deadline = time.monotonic() + STARTUP_SECONDS
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.log.append(line)
+        copy_models(models_from, self.data_dir)
+        command = ["serve", "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]
+
+        def read(line: str) -> bool:
             if found := URL_LINE.search(line):
                 self.url = found[1]
             if line.startswith("export AWS_ACCESS_KEY_ID="):
                 self.access_key_id = line.split("=", 1)[1].strip()
             if line.startswith("export AWS_SECRET_ACCESS_KEY="):
                 self.secret = line.split("=", 1)[1].strip()
-            if "Application startup complete" in line or time.monotonic() > deadline:
-                break
+            return "Application startup complete" in line
+
+        self.process = launch(command, self.extra_env, self.log, read, self.cwd)
         if not self.url or self.process.poll() is not None:
             raise RuntimeError("facewise serve did not start:\n" + "".join(self.log))
-        threading.Thread(target=self._drain, daemon=True).start()
         return self
-
-    def _drain(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        for line in self.process.stdout:
-            self.log.append(line)
 
     def keys(self, *args: str) -> str:
         """The output of `facewise keys ARGS` on this server's data directory."""
@@ -162,12 +144,52 @@ class ServerProcess:
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         """Signal the server and wait for it to exit; its exit status."""
         assert self.process is not None
-        if self.process.poll() is None:
-            self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        return stop_process(self.process, sig, timeout)
 
     def output(self) -> str:
         return "".join(self.log)
+
+
+def copy_models(models_from: Path | None, data_dir: Path) -> None:
+    """Give a data directory the converted models of another (no second conversion)."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if models_from is not None and (models_from / "models").is_dir():
+        shutil.copytree(models_from / "models", data_dir / "models", dirs_exist_ok=True)
+
+
+def launch(
+    args: list[str],
+    env: dict[str, str],
+    log: list[str],
+    ready: Callable[[str], bool],
+    cwd: Path | None = None,
+) -> subprocess.Popen[str]:
+    """`facewise ARGS` in a subprocess, its output read into ``log`` until ``ready(line)``
+    (or STARTUP_SECONDS), then kept in ``log`` by a thread of its own."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "facewise.cli.main", *args],
+        preexec_fn=_die_with_parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
+        cwd=cwd,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + STARTUP_SECONDS
+    for line in process.stdout:
+        log.append(line)
+        if ready(line) or time.monotonic() > deadline:
+            break
+    threading.Thread(target=lambda: log.extend(process.stdout or ()), daemon=True).start()
+    return process
+
+
+def stop_process(process: subprocess.Popen[str], sig: int, timeout: float) -> int:
+    """Signal a process (unless it has exited) and wait for it; its exit status."""
+    if process.poll() is None:
+        process.send_signal(sig)
+    return process.wait(timeout=timeout)
 
 
 def code_of(caught: pytest.ExceptionInfo[ClientError]) -> tuple[str, int]:

@@ -68,6 +68,7 @@ class PostgresServer:
     durable: bool = False
     port: int = field(default_factory=free_port)
     folder: Path | None = None  # None: a temporary folder, removed by stop()
+    settings: dict[str, str] = field(default_factory=dict)  # postgres -c NAME=VALUE
     process: subprocess.Popen[bytes] | None = None
     _temporary: bool = False
 
@@ -100,7 +101,10 @@ class PostgresServer:
                 check=True,
                 capture_output=True,
             )
-        settings = ["-c", "max_connections=200", "-c", "shared_buffers=256MB"]
+        chosen = {"max_connections": "200", "shared_buffers": "256MB", **self.settings}
+        settings = [
+            option for name, value in chosen.items() for option in ("-c", f"{name}={value}")
+        ]
         if not self.durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
             settings += ["-c", "full_page_writes=off"]
