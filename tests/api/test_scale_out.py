@@ -339,8 +339,12 @@ def test_servers_share_one_address(
             client = servers[1].client()
             assert client.describe_collection(CollectionId="door")["FaceCount"] == 0
             client.close()
-        served = [sum("DescribeCollection" in line for line in server.log) for server in servers]
-        assert sum(served) == 40 and min(served) > 0, served
+
+        def served() -> list[int]:
+            return [sum("DescribeCollection" in line for line in s.log) for s in servers]
+
+        _until(lambda: sum(served()) == 40, 10, "every request in the access logs")
+        assert min(served()) > 0, served()
     finally:
         for server in servers:
             server.stop()
