@@ -13,13 +13,25 @@ above). Single queries through each index's facewise search path, p50/p99 over -
 recall@10 against exact search of the same collection. The descriptors are the harder
 synthetic set of bench_search.py. The partial-index design is measured against one HNSW
 index over every face with a collection filter (pgvector's iterative scan).
+
+api: --clients boto3 threads in this process call IndexFaces, then SearchFacesByImage, for
+--seconds each, against 1, 2 and 4 `facewise serve` processes sharing one port on PostgreSQL
+(and one embedded server for comparison); calls per second over wall time.
+
+video: --jobs StartFaceDetection jobs of the 8.5 s crossing video, run by 1 and 2 `facewise
+worker`s on PostgreSQL + Redis, and by one embedded server with 1 and 2 video workers; wall
+time from the first Start to the last SUCCEEDED.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import tempfile
+import threading
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -239,6 +251,183 @@ def _one_graph(
     return rows
 
 
+def _photos() -> list[bytes]:
+    """Grace Hopper (matplotlib) and Eileen Collins (scikit-image) as JPEG."""
+    import io
+
+    import skimage.data
+    from PIL import Image
+    from tests.conftest import grace_hopper_path
+
+    buffer = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buffer, format="JPEG", quality=92)
+    return [grace_hopper_path().read_bytes(), buffer.getvalue()]
+
+
+def _hammer(clients: list[Any], call: Callable[[Any, int], object], seconds: float) -> float:
+    """Calls per second from one thread per client, each calling until ``seconds`` pass."""
+    done = [0] * len(clients)
+    deadline = time.monotonic() + seconds
+
+    def run(slot: int) -> None:
+        i = 0
+        while time.monotonic() < deadline:
+            call(clients[slot], i)
+            done[slot] += 1
+            i += 1
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(done) / (time.monotonic() - started)
+
+
+def api_part(args: argparse.Namespace) -> list[dict[str, str]]:
+    """IndexFaces/s and SearchFacesByImage/s from --clients threads against 1, 2 and 4
+    servers sharing one port (--reuse-port) on PostgreSQL, and against one embedded server."""
+    from tests.api.server import ServerProcess
+    from tests.live.services import free_port
+
+    photos = _photos()
+    rows: list[dict[str, str]] = []
+    server = PostgresServer(settings=PG_SETTINGS).start()
+    models = Path(args.models_from).absolute()
+    try:
+        plans = [("embedded", 1)] + [("postgresql", n) for n in args.processes]
+        for store, count in plans:
+            with tempfile.TemporaryDirectory() as folder:
+                env = {}
+                if store == "postgresql":
+                    env["FACEWISE_STORE_URL"] = server.create_database(f"api_{count}")
+                port = str(free_port())
+                servers: list[ServerProcess] = []
+                for i in range(count):
+                    extra = ["--port", port, "--reuse-port"]
+                    process = ServerProcess(Path(folder) / f"api-{i}", extra, extra_env=env)
+                    servers.append(process.start(models_from=models))
+                key = (servers[0].access_key_id, servers[0].secret)
+                try:
+                    clients = [servers[0].client(*key) for _ in range(args.clients)]
+                    clients[0].create_collection(CollectionId="bench")
+
+                    def index(client: Any, i: int) -> object:
+                        image = {"Bytes": photos[i % len(photos)]}
+                        return client.index_faces(CollectionId="bench", Image=image)
+
+                    def search(client: Any, i: int) -> object:
+                        image = {"Bytes": photos[i % len(photos)]}
+                        return client.search_faces_by_image(CollectionId="bench", Image=image)
+
+                    indexed = _hammer(clients, index, args.seconds)
+                    searched = _hammer(clients, search, args.seconds)
+                finally:
+                    for process in servers:
+                        process.stop()
+                rows.append(
+                    {
+                        "store": store,
+                        "servers": str(count),
+                        "clients": str(args.clients),
+                        "IndexFaces/s": f"{indexed:.1f}",
+                        "SearchFacesByImage/s": f"{searched:.1f}",
+                        "load average": f"{os.getloadavg()[0]:.1f}",
+                    }
+                )
+                print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+    finally:
+        server.stop()
+    return rows
+
+
+def video_part(args: argparse.Namespace) -> list[dict[str, str]]:
+    """Video jobs per hour: --jobs StartFaceDetection jobs of one crossing video, run by 1
+    and 2 `facewise worker`s (each --concurrency 1) on PostgreSQL and Redis, and by one
+    embedded server with 1 and 2 video workers."""
+    import skimage.data
+    from PIL import Image
+    from tests.api.cluster import WorkerProcess
+    from tests.api.server import ServerProcess
+    from tests.conftest import grace_hopper_path
+    from tests.live.engines import RedisServer
+    from tests.video.scenes import CROSSING_MS, crossing_walks, make_cast
+    from tests.video.synth import encode, scene
+
+    from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
+
+    models = Path(args.models_from).absolute()
+    analyzer = FaceAnalyzer(AnalyzerConfig(data_dir=models))
+    hopper = np.asarray(Image.open(grace_hopper_path()).convert("RGB"))
+    cast = make_cast(analyzer, np.ascontiguousarray(skimage.data.astronaut()), hopper)
+    rows: list[dict[str, str]] = []
+    server = PostgresServer(settings=PG_SETTINGS).start()
+    try:
+        for store, workers in [("embedded", 1), ("embedded", 2), ("redis", 1), ("redis", 2)]:
+            with tempfile.TemporaryDirectory() as name:
+                folder = Path(name)
+                bucket = folder / "api" / "buckets" / "videos"
+                bucket.mkdir(parents=True)
+                encode(scene(crossing_walks(cast), CROSSING_MS), bucket / "crossing.mp4")
+                env: dict[str, str] = {}
+                extra = ["--video-workers", str(workers)]
+                redis = None
+                if store == "redis":
+                    redis = RedisServer(folder / "redis").start()
+                    env["FACEWISE_STORE_URL"] = server.create_database(f"video_{workers}")
+                    env["FACEWISE_QUEUE_URL"] = redis.url
+                    extra = ["--max-queued-jobs", str(args.jobs)]
+                else:
+                    extra += ["--max-queued-jobs", str(args.jobs)]
+                api = ServerProcess(folder / "api", extra, extra_env=env).start(models)
+                started: list[WorkerProcess] = []
+                for i in range(workers if redis is not None else 0):
+                    data = folder / f"worker-{i}"
+                    (data / "buckets").mkdir(parents=True)
+                    (data / "buckets" / "videos").symlink_to(bucket)
+                    started.append(WorkerProcess(data, env).start(models_from=models))
+                try:
+                    client = api.client()
+                    video = {"S3Object": {"Bucket": "videos", "Name": "crossing.mp4"}}
+                    began = time.monotonic()
+                    jobs = [
+                        client.start_face_detection(Video=video, JobTag=f"j{i}")["JobId"]
+                        for i in range(args.jobs)
+                    ]
+                    for job_id in jobs:
+                        while (
+                            client.get_face_detection(JobId=job_id, MaxResults=1)["JobStatus"]
+                            == "IN_PROGRESS"
+                        ):
+                            time.sleep(0.2)
+                    took = time.monotonic() - began
+                finally:
+                    for worker in started:
+                        worker.stop()
+                    api.stop()
+                    if redis is not None:
+                        redis.stop()
+                rows.append(
+                    {
+                        "jobs run by": (
+                            f"{workers} worker(s), PostgreSQL + Redis"
+                            if redis is not None
+                            else f"facewise serve, {workers} video worker(s)"
+                        ),
+                        "jobs": str(args.jobs),
+                        "video s each": f"{CROSSING_MS / 1000:.1f}",
+                        "wall s": f"{took:.1f}",
+                        "jobs/hour": f"{args.jobs * 3600 / took:.0f}",
+                        "video s analysed per s": f"{args.jobs * CROSSING_MS / 1000 / took:.2f}",
+                    }
+                )
+                print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+    finally:
+        server.stop()
+    return rows
+
+
 def _row(
     index: str, faces: str, build_s: float, ef: int, seconds: list[float], recall: float
 ) -> dict[str, str]:
@@ -264,9 +453,18 @@ def main() -> None:
     parser.add_argument("--hnsw-m", type=int, default=32)
     parser.add_argument("--ef-construction", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--processes", default="1,2,4", help="servers sharing the port (api)")
+    parser.add_argument("--clients", type=int, default=8, help="client threads (api)")
+    parser.add_argument("--seconds", type=float, default=30.0, help="per measurement (api)")
+    parser.add_argument("--jobs", type=int, default=8, help="video jobs per row (video)")
+    parser.add_argument(
+        "--models-from", default="../facewise-data", help="a data dir with converted models"
+    )
     args = parser.parse_args()
+    args.processes = [int(n) for n in str(args.processes).split(",")]
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f}", flush=True)
-    rows = search_part(args)
+    parts = {"search": search_part, "api": api_part, "video": video_part}
+    rows = parts[args.part](args)
     print(f"\nload average at the end {os.getloadavg()[0]:.2f}\n")
     print(markdown(rows))
 
