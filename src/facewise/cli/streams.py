@@ -64,7 +64,12 @@ def _data_streams(args: argparse.Namespace) -> int:
         streams = DataStreams(context, Caller(args.account))
         if args.action == "create":
             stream = streams.create(
-                args.name, args.retention_hours, args.webhook, args.mqtt, args.jsonl
+                args.name,
+                args.retention_hours,
+                args.webhook,
+                args.mqtt,
+                args.jsonl,
+                redis=args.redis_stream,
             )
             info = streams.describe(stream.name)
             print(f"# data stream {stream.name!r}")
@@ -225,6 +230,10 @@ def add_commands(
     streams.add_argument("--webhook", help="also POST each record here (signed)")
     streams.add_argument("--mqtt", help="also publish each record to mqtt://host[:port]/topic")
     streams.add_argument("--jsonl", help="also append each record to this JSON lines file")
+    streams.add_argument(
+        "--redis-stream",
+        help="also add each record to the Redis stream redis://host[:port]/DB/STREAM-KEY",
+    )
     streams.add_argument(
         "--retention-hours", type=float, help="keep records this long (default 24)"
     )

@@ -107,12 +107,13 @@ class DataStreams(AccountService):
         webhook: str | None = None,
         mqtt: str | None = None,
         jsonl: str | None = None,
+        redis: str | None = None,
     ) -> DataStream:
         """A data stream (ResourceInUseError if the name is taken), forwarding each record
         to the sinks given (see stream_sinks.py)."""
         name = parse_name("stream name", name, STREAM_NAME)
         retention_ms = self._retention(retention_hours)
-        sinks = parse_sinks(webhook, mqtt, jsonl)
+        sinks = parse_sinks(webhook, mqtt, jsonl, redis=redis)
         return self.store.create_data_stream(self.account, name, retention_ms, sinks.to_json())
 
     def _retention(self, hours: float | None) -> int:
@@ -128,12 +129,14 @@ class DataStreams(AccountService):
         webhook: str | None = None,
         mqtt: str | None = None,
         jsonl: str | None = None,
+        redis: str | None = None,
     ) -> DataStream:
         """Replace where the stream's records are forwarded (None: nowhere)."""
         stream = self.get(name)
         old = Sinks.from_json(stream.sinks)
         secret = old.webhook_secret if webhook == old.webhook_url else None
-        updated = replace(stream, sinks=parse_sinks(webhook, mqtt, jsonl, secret).to_json())
+        sinks = parse_sinks(webhook, mqtt, jsonl, secret, redis=redis)
+        updated = replace(stream, sinks=sinks.to_json())
         self.store.update_data_stream(updated)
         return updated
 

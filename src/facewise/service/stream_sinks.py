@@ -1,8 +1,8 @@
-"""Where a data stream's records go besides the stream itself: a webhook (signed as job
-notices are), an MQTT topic (Home Assistant and Frigate users live there) and a JSON lines
-file. Each record is handed to a background thread per data stream with a bounded queue,
-so a slow or dead receiver never slows a camera; past the queue the oldest are dropped
-(and logged).
+"""Where a data stream's records go besides the stream itself: a webhook (signed as job notices
+are), an MQTT topic (Home Assistant and Frigate users live there), a Redis stream (for
+consumers already reading Redis, e.g. beside Celery) and a JSON lines file. Each record is
+handed to a background thread per data stream with a bounded queue, so a slow or dead
+receiver never slows a camera; past the queue the oldest are dropped (and logged).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ QUEUE_RECORDS = 1000
 WEBHOOK_TIMEOUT_S = 5.0
 WEBHOOK_RETRY_DELAYS_S = (0.5, 2.0)
 MQTT_PORT = 1883
+REDIS_STREAM_MAXLEN = 100_000  # about the newest records a Redis stream keeps (XADD MAXLEN ~)
 
 
 @dataclass(frozen=True)
@@ -42,16 +43,19 @@ class Sinks:
         X-Facewise-Signature header (service/notifications.py explains how to check it).
     mqtt_url: mqtt://[user:pass@]host[:port]/topic/path, QoS 1, one message per record.
     jsonl_path: each record appended as one line.
+    redis_url: redis://[:password@]host[:port]/DB/STREAM-KEY: each record added to that
+        Redis stream (XADD, field ``data``), keeping about the newest REDIS_STREAM_MAXLEN.
     """
 
     webhook_url: str | None = None
     webhook_secret: str | None = None
     mqtt_url: str | None = None
     jsonl_path: str | None = None
+    redis_url: str | None = None
 
     @property
     def any(self) -> bool:
-        return bool(self.webhook_url or self.mqtt_url or self.jsonl_path)
+        return bool(self.webhook_url or self.mqtt_url or self.jsonl_path or self.redis_url)
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, sort_keys=True)
@@ -66,6 +70,7 @@ def parse_sinks(
     mqtt: str | None = None,
     jsonl: str | Path | None = None,
     secret: str | None = None,
+    redis: str | None = None,
 ) -> Sinks:
     """Checked forwarding targets; a new webhook gets a new signing secret."""
     if webhook is not None and not re.fullmatch(r"https?://[^\s]+", str(webhook)):
@@ -76,6 +81,8 @@ def parse_sinks(
             raise InvalidParameterError(
                 f"the MQTT target must be mqtt://host[:port]/topic, got {mqtt!r}"
             )
+    if redis is not None:
+        _redis_target(str(redis))  # refuses a malformed one
     path = None
     if jsonl is not None:
         resolved = Path(jsonl).expanduser().absolute()
@@ -87,7 +94,52 @@ def parse_sinks(
         webhook_secret=(secret or secrets.token_urlsafe(32)) if webhook else None,
         mqtt_url=mqtt,
         jsonl_path=path,
+        redis_url=redis,
     )
+
+
+def _redis_target(url: str) -> tuple[str, str]:
+    """(the server's URL with its database, the stream key) of redis://host/DB/KEY."""
+    parts = urlsplit(url)
+    segments = parts.path.split("/", 2)
+    if (
+        parts.scheme not in ("redis", "rediss")
+        or not parts.hostname
+        or len(segments) != 3
+        or not segments[1].isdigit()
+        or not segments[2]
+    ):
+        raise InvalidParameterError(
+            f"the Redis stream must be redis://host[:port]/DB/STREAM-KEY, got {url[:200]!r}"
+        )
+    server = parts._replace(path=f"/{segments[1]}").geturl()
+    return server, unquote(segments[2])
+
+
+class _RedisStream:
+    """A Redis stream that records are added to; one connection, re-opened after a failure."""
+
+    def __init__(self, url: str) -> None:
+        self.server, self.key = _redis_target(url)
+        self.client: Any = None
+
+    def add(self, payload: bytes) -> None:
+        import redis
+
+        if self.client is None:
+            self.client = redis.Redis.from_url(self.server, socket_timeout=WEBHOOK_TIMEOUT_S)
+        try:
+            self.client.xadd(
+                self.key, {"data": payload}, maxlen=REDIS_STREAM_MAXLEN, approximate=True
+            )
+        except redis.RedisError as error:
+            self.close()
+            raise OSError(f"Redis did not take the record: {error}") from None
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()
+            self.client = None
 
 
 class _Mqtt:
@@ -132,6 +184,7 @@ class Forwarder:
         self.name, self.sinks = name, sinks
         self._records: queue.Queue[bytes | None] = queue.Queue(QUEUE_RECORDS)
         self._mqtt = _Mqtt(sinks.mqtt_url) if sinks.mqtt_url else None
+        self._redis = _RedisStream(sinks.redis_url) if sinks.redis_url else None
         self._thread = threading.Thread(target=self._run, name=f"sink-{name}", daemon=True)
         self._thread.start()
 
@@ -155,6 +208,8 @@ class Forwarder:
         self._thread.join(timeout_s)
         if self._mqtt is not None:
             self._mqtt.close()
+        if self._redis is not None:
+            self._redis.close()
 
     def _run(self) -> None:
         while (data := self._records.get()) is not None:
@@ -172,6 +227,8 @@ class Forwarder:
             targets.append(("the webhook", self._post))
         if self._mqtt is not None:
             targets.append(("MQTT", self._mqtt.publish))
+        if self._redis is not None:
+            targets.append(("the Redis stream", self._redis.add))
         if self.sinks.jsonl_path:
             targets.append(("the JSON lines file", self._append))
         return targets
