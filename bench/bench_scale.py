@@ -216,7 +216,8 @@ def _many_collections(
         seconds += took
     rows.append(_row("embedded", label, 0.0, 0, seconds, float(np.mean(recalls))))
     print(markdown(rows[-1:]).splitlines()[-1], flush=True)
-    rows += _one_graph(database, collections, label, args)
+    if args.one_graph:
+        rows += _one_graph(database, collections, label, args)
     database.close()
     return rows
 
@@ -453,6 +454,12 @@ def main() -> None:
     parser.add_argument("--hnsw-m", type=int, default=32)
     parser.add_argument("--ef-construction", type=int, default=100)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--one-graph",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also measure one HNSW graph over every collection's faces, filtered (search)",
+    )
     parser.add_argument("--processes", default="1,2,4", help="servers sharing the port (api)")
     parser.add_argument("--clients", type=int, default=8, help="client threads (api)")
     parser.add_argument("--seconds", type=float, default=30.0, help="per measurement (api)")
