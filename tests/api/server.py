@@ -28,6 +28,7 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from tests.api.shape_check import shape_problems
+from tests.live.services import die_with_parent
 
 URL_LINE = re.compile(r"serving Amazon Rekognition's API on (http://\S+)")
 STARTUP_SECONDS = 120
@@ -168,7 +169,7 @@ def launch(
     (or STARTUP_SECONDS), then kept in ``log`` by a thread of its own."""
     process = subprocess.Popen(
         [sys.executable, "-m", "facewise.cli.main", *args],
-        preexec_fn=_die_with_parent,
+        preexec_fn=die_with_parent,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -205,11 +206,3 @@ def check_response_shape(http_response, parsed, model, **_: object) -> None:  # 
         return
     problems = shape_problems(json.loads(http_response.content), model.output_shape)
     assert not problems, f"{model.name} answered outside its shape: {problems}"
-
-
-def _die_with_parent() -> None:
-    """In the child: SIGTERM when the test process dies, so no server outlives a killed run."""
-    import ctypes
-
-    pr_set_pdeathsig = 1
-    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.live.services import free_port, wait_for_port
+from tests.live.services import die_with_parent, free_port, wait_for_port
 
 POSTGRES_USER = "facewise-pg"
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -118,6 +118,7 @@ class PostgresServer:
             if as_user is not None:
                 os.setgid(as_user.pw_gid)
                 os.setuid(as_user.pw_uid)
+            die_with_parent(signal.SIGINT)  # fast shutdown; after setuid, which clears it
 
         if not (data / "PG_VERSION").exists():
             subprocess.run(
@@ -199,7 +200,10 @@ class RedisServer:
         command += ["--dir", str(self.folder), "--appendonly", "yes", "--save", ""]
         command += ["--appendfsync", "always", "--protected-mode", "no"]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            command,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.port, self.process, "redis-server")
         return self
@@ -261,6 +265,7 @@ class SeaweedFS:
             command,
             stdout=subprocess.DEVNULL,
             stderr=open(self.folder / "weed.log", "wb"),  # noqa: SIM115 (the server owns it)
+            preexec_fn=die_with_parent,
         )
         wait_for_port(self.s3_port, self.process, "SeaweedFS's S3 gateway")
         self._wait_writable()

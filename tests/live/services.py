@@ -3,9 +3,11 @@ server (gst-rtsp-server), an MQTT broker (mosquitto) and a webhook receiver."""
 
 from __future__ import annotations
 
+import ctypes
 import http.server
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import threading
@@ -17,6 +19,16 @@ from typing import Any
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, which has python3-gi
 RTSP_SCRIPT = Path(__file__).with_name("rtsp_server.py")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)  # loaded now: a child may no longer read files
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """In a child, before it runs: ``sig`` when the test process dies, so no server outlives
+    a killed run."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, sig)
 
 
 def free_port() -> int:
