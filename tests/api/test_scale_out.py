@@ -31,6 +31,7 @@ from tests.video.scenes import CROSSING_MS, Cast, crossing_walks
 from tests.video.synth import encode, scene, scene_frames
 
 LONG_MS = 96000
+pytestmark = pytest.mark.engines  # the fixtures skip (or, under `make test`, fail) without them
 
 
 def _deployment(

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from facewise.service.live_settings import LiveSettings
     from facewise.store.records import AccessKey
 
 PORT_ENV = "FACEWISE_PORT"
@@ -19,7 +20,6 @@ PORT_ENV = "FACEWISE_PORT"
 def _serve(args: argparse.Namespace) -> int:
     from facewise.api.app import ServerConfig
     from facewise.api.server import ServeOptions, serve
-    from facewise.service.live_settings import LiveSettings
 
     config = ServerConfig(
         inference_workers=args.workers,
@@ -38,9 +38,7 @@ def _serve(args: argparse.Namespace) -> int:
             queue_url=args.queue_url,
             max_queued_jobs=args.max_queued_jobs,
             config=config,
-            live=LiveSettings(
-                give_up_after_s=args.camera_give_up_s, motion_gating=not args.no_motion_gating
-            ),
+            live=live_settings(args),
             retention_sweep_s=args.retention_sweep_s,
             reuse_port=args.reuse_port,
         )
@@ -91,6 +89,32 @@ def _key_row(key: AccessKey) -> dict[str, str]:
         "status": "active" if key.active else "revoked",
         "created": created,
     }
+
+
+def add_live_options(parser: argparse.ArgumentParser) -> None:
+    """How cameras are read and analysed (by `facewise serve`, or by the workers of a
+    scale-out deployment)."""
+    parser.add_argument(
+        "--camera-give-up-s",
+        type=float,
+        default=600.0,
+        help="a stream processor whose camera dropped keeps retrying this long before it "
+        "turns FAILED (default 600)",
+    )
+    parser.add_argument(
+        "--no-motion-gating",
+        action="store_true",
+        help="analyse every sampled camera frame, also when nothing moved (costs CPU)",
+    )
+
+
+def live_settings(args: argparse.Namespace) -> LiveSettings:
+    """The LiveSettings of add_live_options' arguments."""
+    from facewise.service.live_settings import LiveSettings
+
+    return LiveSettings(
+        give_up_after_s=args.camera_give_up_s, motion_gating=not args.no_motion_gating
+    )
 
 
 def add_commands(
@@ -152,18 +176,7 @@ def add_commands(
         default=20,
         help="video jobs that may wait before Start... answers LimitExceededException (default 20)",
     )
-    serve.add_argument(
-        "--camera-give-up-s",
-        type=float,
-        default=600.0,
-        help="a stream processor whose camera dropped keeps retrying this long before it "
-        "turns FAILED (default 600)",
-    )
-    serve.add_argument(
-        "--no-motion-gating",
-        action="store_true",
-        help="analyse every sampled camera frame, also when nothing moved (costs CPU)",
-    )
+    add_live_options(serve)
     serve.add_argument(
         "--retention-sweep-s",
         type=float,

@@ -8,9 +8,12 @@ import os
 import sys
 from collections.abc import Callable
 
+from facewise.cli.server import add_live_options
+
 
 def _worker(args: argparse.Namespace) -> int:
     from facewise.api.shapes_streams import stream_record
+    from facewise.cli.server import live_settings
     from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
     from facewise.service.context import ServiceContext
     from facewise.service.images import ObjectSource, S3Buckets
@@ -33,6 +36,7 @@ def _worker(args: argparse.Namespace) -> int:
         analyzer=FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
         objects=objects,
     )
+    context.live_settings = live_settings(args)
     owner = worker_name()
 
     def ready() -> None:
@@ -71,6 +75,7 @@ def add_commands(
         help="stream processors this worker runs at most; the rest wait for a worker with "
         "room (default 4)",
     )
+    add_live_options(worker)
     worker.add_argument(
         "--s3-endpoint-url",
         help="read S3Object videos from this S3-compatible endpoint (default: the folder "
