@@ -18,9 +18,9 @@ api: --clients boto3 threads in this process call IndexFaces, then SearchFacesBy
 --seconds each, against 1, 2 and 4 `facewise serve` processes sharing one port on PostgreSQL
 (and one embedded server for comparison); calls per second over wall time.
 
-video: --jobs StartFaceDetection jobs of the 8.5 s crossing video, run by 1 and 2 `facewise
-worker`s on PostgreSQL + Redis, and by one embedded server with 1 and 2 video workers; wall
-time from the first Start to the last SUCCEEDED.
+video: --jobs StartFaceDetection jobs of a --video-s video (people crossing every 8 s), run
+by 1 and 2 `facewise worker`s on PostgreSQL + Redis, and by one embedded server with 1 and 2
+video workers; wall time from the first Start to the last SUCCEEDED.
 """
 
 from __future__ import annotations
@@ -344,17 +344,18 @@ def api_part(args: argparse.Namespace) -> list[dict[str, str]]:
 
 
 def video_part(args: argparse.Namespace) -> list[dict[str, str]]:
-    """Video jobs per hour: --jobs StartFaceDetection jobs of one crossing video, run by 1
+    """Video jobs per hour: --jobs StartFaceDetection jobs of one --video-s video, run by 1
     and 2 `facewise worker`s (each --concurrency 1) on PostgreSQL and Redis, and by one
     embedded server with 1 and 2 video workers."""
     import skimage.data
     from PIL import Image
     from tests.api.cluster import WorkerProcess
     from tests.api.server import ServerProcess
+    from tests.api.test_video_restart import _repeated_crossings
     from tests.conftest import grace_hopper_path
     from tests.live.engines import RedisServer
-    from tests.video.scenes import CROSSING_MS, crossing_walks, make_cast
-    from tests.video.synth import encode, scene
+    from tests.video.scenes import make_cast
+    from tests.video.synth import encode, scene_frames
 
     from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
 
@@ -370,7 +371,9 @@ def video_part(args: argparse.Namespace) -> list[dict[str, str]]:
                 folder = Path(name)
                 bucket = folder / "api" / "buckets" / "videos"
                 bucket.mkdir(parents=True)
-                encode(scene(crossing_walks(cast), CROSSING_MS), bucket / "crossing.mp4")
+                video_ms = int(args.video_s * 1000)
+                walks = _repeated_crossings(cast, video_ms)
+                encode(scene_frames(walks, video_ms), bucket / "crossing.mp4")
                 env: dict[str, str] = {}
                 extra = ["--video-workers", str(workers)]
                 redis = None
@@ -417,10 +420,10 @@ def video_part(args: argparse.Namespace) -> list[dict[str, str]]:
                             else f"facewise serve, {workers} video worker(s)"
                         ),
                         "jobs": str(args.jobs),
-                        "video s each": f"{CROSSING_MS / 1000:.1f}",
+                        "video s each": f"{args.video_s:.0f}",
                         "wall s": f"{took:.1f}",
                         "jobs/hour": f"{args.jobs * 3600 / took:.0f}",
-                        "video s analysed per s": f"{args.jobs * CROSSING_MS / 1000 / took:.2f}",
+                        "video s analysed per s": f"{args.jobs * args.video_s / took:.2f}",
                     }
                 )
                 print(markdown(rows[-1:]).splitlines()[-1], flush=True)
@@ -463,7 +466,10 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2,4", help="servers sharing the port (api)")
     parser.add_argument("--clients", type=int, default=8, help="client threads (api)")
     parser.add_argument("--seconds", type=float, default=30.0, help="per measurement (api)")
-    parser.add_argument("--jobs", type=int, default=8, help="video jobs per row (video)")
+    parser.add_argument("--jobs", type=int, default=6, help="video jobs per row (video)")
+    parser.add_argument(
+        "--video-s", type=float, default=64.0, help="each job's video: the crossing, repeated"
+    )
     parser.add_argument(
         "--models-from", default="../facewise-data", help="a data dir with converted models"
     )
