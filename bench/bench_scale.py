@@ -51,6 +51,11 @@ PG_SETTINGS = {
 }
 
 
+def _print_last(rows: list[dict[str, str]]) -> None:
+    """The newest row as a table line, at once (long runs show progress)."""
+    print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+
+
 def _percentiles(seconds: list[float]) -> tuple[str, str]:
     ms = np.asarray(seconds) * 1000
     return f"{np.percentile(ms, 50):.2f}", f"{np.percentile(ms, 99):.2f}"
@@ -150,7 +155,7 @@ def search_part(args: argparse.Namespace) -> list[dict[str, str]]:
                 positions = np.searchsorted(row_ids, found)
                 recall = _recall(np.where(found >= 0, positions, -1), truth)
                 rows.append(_row("pgvector", f"1 × {size:,}", build_s, ef, seconds, recall))
-                print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+                _print_last(rows)
             database.close()
             embedded = AutoIndex()
             started = time.perf_counter()
@@ -168,7 +173,7 @@ def search_part(args: argparse.Namespace) -> list[dict[str, str]]:
                     _recall(found, truth),
                 )
             )
-            print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+            _print_last(rows)
             del embedded
         if args.collections:
             rows += _many_collections(server, args, knobs)
@@ -206,7 +211,7 @@ def _many_collections(
             recalls.append(_recall(np.where(found >= 0, positions, -1), truth))
             seconds += took
         rows.append(_row("pgvector", label, build_total, ef, seconds, float(np.mean(recalls))))
-        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+        _print_last(rows)
     seconds, recalls = [], []
     for _, _, data, truth in collections:
         index = AutoIndex()
@@ -215,7 +220,7 @@ def _many_collections(
         recalls.append(_recall(found, truth))
         seconds += took
     rows.append(_row("embedded", label, 0.0, 0, seconds, float(np.mean(recalls))))
-    print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+    _print_last(rows)
     if args.one_graph:
         rows += _one_graph(database, collections, label, args)
     database.close()
@@ -248,7 +253,7 @@ def _one_graph(
         rows.append(
             _row("pgvector, one graph", label, build_s, ef, seconds, float(np.mean(recalls)))
         )
-        print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+        _print_last(rows)
     return rows
 
 
@@ -337,7 +342,7 @@ def api_part(args: argparse.Namespace) -> list[dict[str, str]]:
                         "load average": f"{os.getloadavg()[0]:.1f}",
                     }
                 )
-                print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+                _print_last(rows)
     finally:
         server.stop()
     return rows
@@ -426,7 +431,7 @@ def video_part(args: argparse.Namespace) -> list[dict[str, str]]:
                         "video s analysed per s": f"{args.jobs * args.video_s / took:.2f}",
                     }
                 )
-                print(markdown(rows[-1:]).splitlines()[-1], flush=True)
+                _print_last(rows)
     finally:
         server.stop()
     return rows
