@@ -27,10 +27,12 @@ def nearest_faces(
 ) -> list[FaceSearchMatch]:
     """Up to max_faces stored faces at or above threshold (0-100), most similar first; none
     for a face on the account's opt-out list."""
-    store, index = context.store, context.indexes.synced(record)
-    if len(index) == 0 or context.optouts.matches(record.account, query):
+    if context.optouts.matches(record.account, query):
         return []
-    k = min(len(index), max_faces + (1 if exclude_row is not None else 0))
+    store, index = context.store, context.indexes.synced(record)
+    # No min() with len(index): an index pads what it lacks with key -1, and counting
+    # costs PostgreSQL a scan of the collection on every search.
+    k = max_faces + (1 if exclude_row is not None else 0)
     keys, distances = index.search(query[None].astype(np.float32), k)
     hits = [
         (int(key), float(similarity_pct(float(d))))
@@ -60,8 +62,7 @@ def nearest_users(
     if not owners or context.optouts.matches(record.account, query):
         return []
     index = context.indexes.synced(record)
-    k = min(len(index), USER_SEARCH_FACES)
-    keys, distances = index.search(query[None].astype(np.float32), k)
+    keys, distances = index.search(query[None].astype(np.float32), USER_SEARCH_FACES)
     best: dict[str, float] = {}
     for key, distance in zip(keys[0], distances[0], strict=True):
         owner = owners.get(int(key))
