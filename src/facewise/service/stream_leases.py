@@ -26,8 +26,10 @@ RENEW_S = 5.0
 RUNS = ("STARTING", "RUNNING")
 
 
-def _lease_name(record: StreamProcessorRecord) -> str:
-    return f"{record.account}/{record.name}"
+def _lease_name(key: tuple[str, str]) -> str:
+    """A processor's lease: ACCOUNT/NAME."""
+    account, name = key
+    return f"{account}/{name}"
 
 
 class LeasedRunner(EmbeddedRunner):
@@ -64,11 +66,10 @@ class LeasedRunner(EmbeddedRunner):
         store = self.context.stream_store()
         records = store.processors()
         for record in records:
-            key = (record.account, record.name)
-            with self._lock:
-                running = self._running.get(key)
+            running = self._running_as(record)
             if running is not None:
-                self._keep(record, running)
+                if not self._stop_if_told(record, running):
+                    self._renew(record, running)
             elif record.status == "STOPPING" and self._unowned(record):
                 # Stopped while no worker ran it: settle it here.
                 store.set_processor_status(
@@ -76,23 +77,15 @@ class LeasedRunner(EmbeddedRunner):
                 )
             elif record.status in RUNS and self._has_room() and self._unowned(record):
                 self._take(record)
-        known = {(r.account, r.name) for r in records}
-        for processor in self.running():
-            if processor.key not in known:  # deleted
-                processor.stop_event.set()
+        self._stop_deleted(records)
 
-    def _keep(self, record: StreamProcessorRecord, processor: _Processor) -> None:
-        """A processor running here: stop it if it should stop, renew its lease when due,
-        stop it quietly if another worker took the lease."""
-        if record.status in ("STOPPING", "STOPPED", "FAILED") or (
-            record.session_id != processor.record.session_id
-        ):
-            processor.stop_event.set()
-            return
+    def _renew(self, record: StreamProcessorRecord, processor: _Processor) -> None:
+        """Renew a running processor's lease when due; stop it quietly if another worker
+        took the lease."""
         key = processor.key
         if time.monotonic() - self._renewed.get(key, 0.0) < RENEW_S:
             return
-        if self.leases.take_lease(PROCESSOR_LEASE, _lease_name(record), self.owner, LEASE_MS):
+        if self.leases.take_lease(PROCESSOR_LEASE, _lease_name(key), self.owner, LEASE_MS):
             self._renewed[key] = time.monotonic()
         else:
             log.warning("stream processor %s/%s was taken over by another worker", *key)
@@ -101,17 +94,18 @@ class LeasedRunner(EmbeddedRunner):
 
     def _take(self, record: StreamProcessorRecord) -> None:
         """Run the processor here if this worker gets its lease first."""
-        name = _lease_name(record)
+        key = (record.account, record.name)
+        name = _lease_name(key)
         if not self.leases.take_lease(PROCESSOR_LEASE, name, self.owner, LEASE_MS):
             return
         log.info("taking stream processor %s", name)
-        key = (record.account, record.name)
         self._renewed[key] = time.monotonic()
         self._quiet[key] = threading.Event()
         self._launch(record, self._quiet[key])
 
     def _unowned(self, record: StreamProcessorRecord) -> bool:
-        return self.leases.lease_owner(PROCESSOR_LEASE, _lease_name(record)) is None
+        lease = _lease_name((record.account, record.name))
+        return self.leases.lease_owner(PROCESSOR_LEASE, lease) is None
 
     def _has_room(self) -> bool:
         return len(self.running()) < self.max_processors
@@ -122,11 +116,10 @@ class LeasedRunner(EmbeddedRunner):
         self._renewed.pop(processor.key, None)
         if quiet is not None and quiet.is_set() and not self._closing.is_set():
             return  # another worker holds the lease now
-        account, name = processor.key
         try:
-            self.leases.release_lease(PROCESSOR_LEASE, f"{account}/{name}", self.owner)
+            self.leases.release_lease(PROCESSOR_LEASE, _lease_name(processor.key), self.owner)
         except Exception:  # it runs out by itself
-            log.warning("could not release the lease of %s/%s", account, name, exc_info=True)
+            log.warning("could not release the lease of %s/%s", *processor.key, exc_info=True)
 
     def close(self) -> None:
         """Stop every processor here, leaving its status for the next owner, and release

@@ -340,20 +340,34 @@ class EmbeddedRunner:
             self._wake.clear()
 
     def _reconcile(self) -> None:
-        store = self.context.stream_store()
-        for record in store.processors():
-            key = (record.account, record.name)
-            with self._lock:
-                running = self._running.get(key)
-            if running is not None and (
-                record.status in ("STOPPING", "STOPPED", "FAILED")
-                or record.session_id != running.record.session_id
-            ):
-                running.stop_event.set()
-            elif running is None and record.status == "STARTING":
+        records = self.context.stream_store().processors()
+        for record in records:
+            running = self._running_as(record)
+            if running is not None:
+                self._stop_if_told(record, running)
+            elif record.status == "STARTING":
                 self._launch(record, self._closing)
+        self._stop_deleted(records)
+
+    def _running_as(self, record: StreamProcessorRecord) -> _Processor | None:
+        """The processor of this record running here, if any."""
         with self._lock:
-            known = {(r.account, r.name) for r in store.processors()}
-            for key, processor in self._running.items():
-                if key not in known:
-                    processor.stop_event.set()
+            return self._running.get((record.account, record.name))
+
+    @staticmethod
+    def _stop_if_told(record: StreamProcessorRecord, processor: _Processor) -> bool:
+        """Stop a running processor the store says is stopping or ended, or that was started
+        again since (a new session); whether it was told to stop."""
+        told = record.status in ("STOPPING", "STOPPED", "FAILED") or (
+            record.session_id != processor.record.session_id
+        )
+        if told:
+            processor.stop_event.set()
+        return told
+
+    def _stop_deleted(self, records: list[StreamProcessorRecord]) -> None:
+        """Stop the processors running here that the store no longer has."""
+        known = {(r.account, r.name) for r in records}
+        for processor in self.running():
+            if processor.key not in known:
+                processor.stop_event.set()
