@@ -23,7 +23,6 @@ from facewise.api.model import service_model
 from facewise.api.shapes_streams import stream_record
 from facewise.errors import FacewiseError
 from facewise.service.context import ServiceContext
-from facewise.service.images import ObjectSource, S3Buckets
 from facewise.service.job_queue import EmbeddedQueue
 from facewise.service.keys import AccessKeys, NewKey
 from facewise.service.live_settings import LiveSettings
@@ -75,11 +74,11 @@ def build_app(options: ServeOptions) -> tuple[RekognitionApp, NewKey | None]:
 
     folder = resolve_data_dir(options.data_dir)
     analyzer = FaceAnalyzer(AnalyzerConfig(landmarks_68=options.landmarks_68, data_dir=folder))
-    objects: ObjectSource | None = (
-        S3Buckets(options.s3_endpoint_url) if options.s3_endpoint_url else None
-    )
     context = ServiceContext.open(
-        folder, store_url=options.store_url, analyzer=analyzer, objects=objects
+        folder,
+        store_url=options.store_url,
+        analyzer=analyzer,
+        s3_endpoint_url=options.s3_endpoint_url,
     )
     broker = queue_url(options.queue_url)
     context.live_settings = options.live

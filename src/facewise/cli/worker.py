@@ -16,7 +16,6 @@ def _worker(args: argparse.Namespace) -> int:
     from facewise.cli.server import live_settings
     from facewise.pipeline.analyzer import AnalyzerConfig, FaceAnalyzer
     from facewise.service.context import ServiceContext
-    from facewise.service.images import ObjectSource, S3Buckets
     from facewise.service.worker import serve_jobs, worker_name
     from facewise.settings import data_dir, queue_url
 
@@ -29,12 +28,11 @@ def _worker(args: argparse.Namespace) -> int:
         )
         return 2
     folder = data_dir(args.data_dir)
-    objects: ObjectSource | None = S3Buckets(args.s3_endpoint_url) if args.s3_endpoint_url else None
     context = ServiceContext.open(
         folder,
         store_url=args.store_url,
         analyzer=FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
-        objects=objects,
+        s3_endpoint_url=args.s3_endpoint_url,
     )
     context.live_settings = live_settings(args)
     owner = worker_name()

@@ -19,7 +19,7 @@ from facewise.imaging.decode import DEFAULT_LIMITS, ImageLimits
 from facewise.pipeline.analyzer import Analyzer, AnalyzerConfig, FaceAnalyzer
 from facewise.service.audit import StoreAudit
 from facewise.service.identify import NO_AUDIT, AuditSink, Rules
-from facewise.service.images import FolderBuckets, ImageSource, ObjectSource
+from facewise.service.images import FolderBuckets, ImageSource, ObjectSource, S3Buckets
 from facewise.service.job_queue import JobQueue
 from facewise.service.live_settings import LiveSettings, ProcessorRunner
 from facewise.service.optout_list import OptOutList
@@ -109,6 +109,7 @@ class ServiceContext:
         store_url: str | None = None,
         analyzer: Analyzer | None = None,
         objects: ObjectSource | None = None,
+        s3_endpoint_url: str | None = None,
         limits: ImageLimits = DEFAULT_LIMITS,
         snapshot_every: int = 5000,
     ) -> ServiceContext:
@@ -116,17 +117,25 @@ class ServiceContext:
 
         data_dir: converted models, the folder of buckets, and the default store.
         store_url: the store (else $FACEWISE_STORE_URL, else the SQLite file in data_dir).
-        objects: where S3Object references are read (default ``<data_dir>/buckets``).
+        objects: where S3Object references are read; else the S3-compatible endpoint
+            s3_endpoint_url (credentials from the usual AWS variables or profile); else the
+            folder ``<data_dir>/buckets``.
         snapshot_every: index changes between snapshots (store.indexes.CollectionIndexes).
         """
         folder = resolve_data_dir(data_dir)
+        if objects is None:
+            objects = (
+                S3Buckets(s3_endpoint_url)
+                if s3_endpoint_url
+                else FolderBuckets(folder / BUCKETS_FOLDER)
+            )
         opened = open_store(chosen_store_url(store_url, folder))
         return cls(
             store=opened.faces,
             access_keys=opened.access_keys,
             indexes=opened.vectors(snapshot_every),
             analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
-            images=ImageSource(objects or FolderBuckets(folder / BUCKETS_FOLDER), limits),
+            images=ImageSource(objects, limits),
             jobs=opened.jobs,
             streams=opened.streams,
             audit=StoreAudit(opened.audit),
