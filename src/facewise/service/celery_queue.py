@@ -10,6 +10,7 @@ runs out puts the job back on the queue within seconds (service/worker.py).
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from facewise.errors import LimitExceededError, StoreError
 
@@ -71,7 +72,11 @@ class CeleryQueue:
                 )
             self.app.send_task(RUN_VIDEO_JOB, args=[job_id], queue=VIDEO_QUEUE, retry=False)
         except (OperationalError, OSError) as error:
-            raise StoreError(f"the job queue at {self.url} is unreachable: {error}") from None
+            # The answer reaches API clients: name the host, never the URL's password.
+            where = urlsplit(self.url)
+            raise StoreError(
+                f"the job queue at {where.hostname}:{where.port or 6379} is unreachable: {error}"
+            ) from None
 
     def close(self) -> None:
         self.app.close()
