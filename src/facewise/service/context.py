@@ -133,7 +133,7 @@ class ServiceContext:
         return cls(
             store=opened.faces,
             access_keys=opened.access_keys,
-            indexes=opened.vectors(snapshot_every),
+            indexes=opened.vectors(snapshot_every, folder),
             analyzer=analyzer or FaceAnalyzer(AnalyzerConfig(data_dir=folder)),
             images=ImageSource(objects, limits),
             jobs=opened.jobs,

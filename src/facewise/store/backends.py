@@ -40,6 +40,7 @@ from facewise.store.sqlite_db import SqliteDatabase
 
 DATABASE_FILE = "facewise.sqlite3"
 INDEX_FOLDER = "indexes"
+LOCAL_VECTORS_FOLDER = "vectors"  # PostgreSQL with vectors=local, per database
 SCHEMES = ("sqlite", "postgresql")
 
 
@@ -47,9 +48,11 @@ SCHEMES = ("sqlite", "postgresql")
 class OpenedStore:
     """Everything one backend holds, by family, and its collections' vector indexes.
 
-    vectors: makes the vector indexes, given how many changes go between snapshots where
-        the backend keeps them (the embedded store's, in ``<data dir>/indexes``: a cache of
-        the store that makes reopening fast; deleting it costs one rebuild).
+    vectors: makes the vector indexes, given how many changes go between snapshots and the
+        data directory, where the backend keeps snapshots (the embedded store's are in
+        ``<data dir>/indexes``, PostgreSQL's with ``vectors=local`` in
+        ``<data dir>/vectors/<database>``: a cache of the store that makes reopening fast;
+        deleting it costs one rebuild).
     """
 
     url: str
@@ -61,7 +64,7 @@ class OpenedStore:
     policies: PolicyStore
     optouts: OptOutStore
     leases: LeaseStore
-    vectors: Callable[[int], CollectionVectors]
+    vectors: Callable[[int, Path], CollectionVectors]
     closer: Callable[[], None]
 
     def close(self) -> None:
@@ -117,14 +120,25 @@ def open_store(url: str) -> OpenedStore:
         sqlite = SqliteDatabase(path)
         folder = _index_folder(path)
         return _sql_store(
-            url, sqlite, lambda every: CollectionIndexes(SqlFaceStore(sqlite), folder, every)
+            url, sqlite, lambda every, _: CollectionIndexes(SqlFaceStore(sqlite), folder, every)
         )
     if scheme in ("postgresql", "postgres"):
         from facewise.store.pgvector_index import PgvectorIndexes
         from facewise.store.postgres_db import PostgresDatabase
 
         postgres = PostgresDatabase(url)
-        return _sql_store(url, postgres, lambda _: PgvectorIndexes(postgres))
+        if postgres.settings.vectors == "local":
+            return _sql_store(
+                url,
+                postgres,
+                lambda every, data_dir: CollectionIndexes(
+                    SqlFaceStore(postgres),
+                    data_dir / LOCAL_VECTORS_FOLDER / postgres.folder_name(),
+                    every,
+                    keep_log=True,
+                ),
+            )
+        return _sql_store(url, postgres, lambda *_: PgvectorIndexes(postgres))
     supported = ", ".join(f"{s}://" for s in SCHEMES)
     raise InvalidParameterError(
         f"unsupported store URL {url[:200]!r}: supported schemes are {supported} "
@@ -133,7 +147,7 @@ def open_store(url: str) -> OpenedStore:
 
 
 def _sql_store(
-    url: str, database: SqlDatabase, vectors: Callable[[int], CollectionVectors]
+    url: str, database: SqlDatabase, vectors: Callable[[int, Path], CollectionVectors]
 ) -> OpenedStore:
     return OpenedStore(
         url=url,

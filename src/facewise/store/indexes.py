@@ -5,6 +5,10 @@ last snapshot and replays the store's change log from the snapshot's watermark (
 from every face when there is no usable snapshot). Before each search the index catches up
 with changes other threads or processes committed since. Snapshots are written atomically
 every ``snapshot_every`` changes, and only then are the replayed log entries dropped.
+
+On PostgreSQL with ``vectors=local`` every host keeps indexes and snapshots of its own from
+one shared log (``keep_log``): no host may drop entries another has not replayed, and each
+host rewrites its own snapshot when it replays a deletion.
 """
 
 from __future__ import annotations
@@ -49,14 +53,38 @@ class CollectionIndexes:
 
     snapshot_every: changes between snapshots. Lower makes reopening faster (less log to
     replay) and costs more writes while indexing.
+    keep_log: never drop replayed log entries (other hosts replay the same log into
+        indexes of their own), rewrite a snapshot at once after replaying a deletion (no
+        other process rewrites this host's), and remove the snapshots of collections
+        deleted while this process was not running.
     """
 
-    def __init__(self, store: FaceStore, folder: Path, snapshot_every: int = 5000) -> None:
+    def __init__(
+        self,
+        store: FaceStore,
+        folder: Path,
+        snapshot_every: int = 5000,
+        keep_log: bool = False,
+    ) -> None:
         self.store = store
         self.folder = Path(folder)
         self.snapshot_every = snapshot_every
+        self.keep_log = keep_log
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.Lock()
+        if keep_log:
+            self._remove_deleted()
+
+    def _remove_deleted(self) -> None:
+        """Delete the snapshots of collections that no longer exist."""
+        for folder in self.folder.glob("collection-*"):
+            row_id = folder.name.removeprefix("collection-")
+            if not row_id.isdigit():
+                continue
+            try:
+                self.store.collection_by_row(int(row_id))
+            except FacewiseError:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def _path(self, collection: CollectionRecord) -> Path:
         return self.folder / f"collection-{collection.row_id}" / "vectors"
@@ -118,6 +146,8 @@ class CollectionIndexes:
             if len(keys):
                 entry.index.add(keys, vectors)
         entry.watermark = changes[-1].seq
+        if removed and self.keep_log and self._path(collection).exists():
+            self._try_snapshot(collection, entry)  # no snapshot keeps an erased descriptor
 
     def _snapshot(self, collection: CollectionRecord, entry: _Entry) -> None:
         """Save the index and drop the log it includes, one process at a time per collection
@@ -129,7 +159,8 @@ class CollectionIndexes:
             compacted, _ = self.store.log_state(collection)
             if entry.watermark > compacted:
                 entry.index.save(path, entry.watermark)
-                self.store.forget_changes(collection, entry.watermark)
+                if not self.keep_log:
+                    self.store.forget_changes(collection, entry.watermark)
         entry.saved_watermark = entry.watermark
 
     def _try_snapshot(self, collection: CollectionRecord, entry: _Entry) -> None:
@@ -149,6 +180,8 @@ class CollectionIndexes:
         with self._lock:
             entry = self._entries[collection.row_id]
         with entry.lock:
+            if entry.saved_watermark == entry.watermark:
+                return  # the snapshot on disk was written after the erasure
             try:
                 self._snapshot(collection, entry)
             except OSError as error:
