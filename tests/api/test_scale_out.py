@@ -273,10 +273,13 @@ def test_several_servers_answer_for_one_store_at_once(
     astronaut_jpeg: bytes,
     hopper_jpeg: bytes,
 ) -> None:
-    """Two servers on their own ports: a face indexed through one is found through the other
-    at once; one SIGKILLed in the middle of IndexFaces calls loses none it answered."""
-    env = {"FACEWISE_STORE_URL": postgres_database(postgres, str(tmp_path))}
-    first, second = _servers(tmp_path, data_dir, env, [], [])
+    """Two servers on their own ports, the second searching in-process (vectors=local): a
+    face indexed through one is found through the other at once, and a face deleted through
+    one is gone from the other's answers at once; one SIGKILLed in the middle of IndexFaces
+    calls loses none it answered."""
+    url = postgres_database(postgres, str(tmp_path))
+    env = {"FACEWISE_STORE_URL": url}
+    first, second = _servers(tmp_path, data_dir, env, [], ["--store-url", f"{url}?vectors=local"])
     try:
         one, other = first.client(), second.client()
         one.create_collection(CollectionId="staff")
@@ -285,6 +288,9 @@ def test_several_servers_answer_for_one_store_at_once(
             found = other.search_faces_by_image(CollectionId="staff", Image={"Bytes": image})
             assert found["FaceMatches"][0]["Face"]["FaceId"] == record["Face"]["FaceId"]
             assert found["FaceMatches"][0]["Similarity"] > 99
+        one.delete_faces(CollectionId="staff", FaceIds=[record["Face"]["FaceId"]])
+        found = other.search_faces_by_image(CollectionId="staff", Image={"Bytes": hopper_jpeg})
+        assert record["Face"]["FaceId"] not in {m["Face"]["FaceId"] for m in found["FaceMatches"]}
 
         answered: list[str] = []
         stop = threading.Event()
@@ -320,6 +326,8 @@ def test_several_servers_answer_for_one_store_at_once(
                 break
         assert set(answered) <= stored
         print(f"{len(answered)} faces answered before SIGKILL; {len(stored)} stored")
+        assert second.stop() == 0  # a graceful stop snapshots the in-process index
+        assert list((tmp_path / "api-1" / "vectors").glob("*/collection-*/vectors"))
     finally:
         for server in (first, second):
             server.stop(signal.SIGKILL)

@@ -137,8 +137,10 @@ def _add_store_options(parser: argparse.ArgumentParser) -> None:
         "--store-url",
         default=None,
         metavar="URL",
-        help="the store: sqlite:///relative.db or sqlite:////absolute.db (default: "
-        "$FACEWISE_STORE_URL, else DIR/facewise.sqlite3 in the data directory)",
+        help="the store: sqlite:///relative.db, sqlite:////absolute.db, or "
+        "postgresql://user@host/database with knobs in its query such as ef_search=400 or "
+        "vectors=local (docs/scale-out.md) (default: $FACEWISE_STORE_URL, else "
+        "DIR/facewise.sqlite3 in the data directory)",
     )
 
 
