@@ -9,7 +9,9 @@ with 1, 2 and 4 `facewise serve` processes, and video jobs per hour with 1 and 2
 search: one collection of N faces, and C collections of M faces each, loaded into a real
 PostgreSQL 18 + pgvector (bulk COPY, then each collection's HNSW index built as facewise
 builds it) and into the embedded index (store.vectors: exact below 20k faces, usearch HNSW
-above). Single queries through each index's facewise search path, p50/p99 over --queries,
+above), which is also measured as a PostgreSQL deployment with vectors=local searches it
+(built from the database's descriptors, the change log checked before each search).
+Single queries through each index's facewise search path, p50/p99 over --queries,
 recall@10 against exact search of the same collection. The descriptors are the harder
 synthetic set of bench_search.py. The partial-index design is measured against one HNSW
 index over every face with a collection filter (pgvector's iterative scan).
@@ -38,8 +40,10 @@ import numpy as np
 from tests.live.engines import PostgresServer
 
 from bench_search import K, face_set, markdown
+from facewise.store.indexes import CollectionIndexes
 from facewise.store.pgvector_index import PgvectorCollection
 from facewise.store.postgres_db import PostgresDatabase, vector_index_name
+from facewise.store.records import CollectionRecord
 from facewise.store.sql_faces import SqlFaceStore
 from facewise.store.vectors import AutoIndex, ExactIndex
 
@@ -156,29 +160,55 @@ def search_part(args: argparse.Namespace) -> list[dict[str, str]]:
                 recall = _recall(np.where(found >= 0, positions, -1), truth)
                 rows.append(_row("pgvector", f"1 × {size:,}", build_s, ef, seconds, recall))
                 _print_last(rows)
+            local_store = SqlFaceStore(database)
+            rows += _local_and_embedded(local_store, row_id, row_ids, data.queries, truth, size)
             database.close()
-            embedded = AutoIndex()
-            started = time.perf_counter()
-            embedded.add(np.arange(size), data.faces)
-            build_embedded = time.perf_counter() - started
-            found, seconds = _timed(embedded, data.queries)
-            ef_embedded = 512 if size >= 20_000 else 0
-            rows.append(
-                _row(
-                    "embedded",
-                    f"1 × {size:,}",
-                    build_embedded,
-                    ef_embedded,
-                    seconds,
-                    _recall(found, truth),
-                )
-            )
-            _print_last(rows)
-            del embedded
         if args.collections:
             rows += _many_collections(server, args, knobs)
     finally:
         server.stop()
+    return rows
+
+
+class _SyncedSearch:
+    """Searches as a facewise process with vectors=local does: catch up with the database's
+    change log, then search the in-process index."""
+
+    def __init__(self, indexes: CollectionIndexes, collection: CollectionRecord) -> None:
+        self.indexes, self.collection = indexes, collection
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        return self.indexes.synced(self.collection).search(queries, k)
+
+
+def _local_and_embedded(
+    store: SqlFaceStore,
+    row_id: int,
+    row_ids: np.ndarray,
+    queries: np.ndarray,
+    truth: np.ndarray,
+    size: int,
+) -> list[dict[str, str]]:
+    """PostgreSQL with vectors=local (first open: every descriptor read from the database
+    and the embedded index built from them; each search checks the change log first), and
+    the same in-process index searched directly, as the embedded store does."""
+    rows: list[dict[str, str]] = []
+    ef_embedded = 512 if size >= 20_000 else 0
+    with tempfile.TemporaryDirectory(prefix="facewise-bench-vectors-") as folder:
+        local = CollectionIndexes(store, Path(folder), keep_log=True)
+        collection = store.collection_by_row(row_id)
+        started = time.perf_counter()
+        index = local.synced(collection)
+        build_s = time.perf_counter() - started
+        for label, searched in (
+            ("PostgreSQL, vectors=local", _SyncedSearch(local, collection)),
+            ("embedded", index),
+        ):
+            found, seconds = _timed(searched, queries)
+            positions = np.searchsorted(row_ids, found)
+            recall = _recall(np.where(found >= 0, positions, -1), truth)
+            rows.append(_row(label, f"1 × {size:,}", build_s, ef_embedded, seconds, recall))
+            _print_last(rows)
     return rows
 
 

@@ -97,19 +97,24 @@ class CollectionIndexes:
                 entry = self._open(collection)
                 self._entries[collection.row_id] = entry
         with entry.lock:
-            # One read transaction: the compaction point and the log entries read after it
-            # belong to the same moment, so no entry can vanish between the two reads.
-            with self.store.read():
-                compacted, last = self.store.log_state(collection)
-                if entry.watermark < compacted:  # another process dropped log we needed
-                    fresh = self._open(collection)
-                    entry.index, entry.watermark = fresh.index, fresh.watermark
-                    entry.saved_watermark = fresh.saved_watermark
-                elif last > entry.watermark:
-                    self._replay(collection, entry)
+            compacted, last = self.store.log_state(collection)  # usually all there is to do
+            if entry.watermark < compacted or last > entry.watermark:
+                self._catch_up(collection, entry)
             if entry.watermark - entry.saved_watermark >= self.snapshot_every:
                 self._try_snapshot(collection, entry)
             return entry.index
+
+    def _catch_up(self, collection: CollectionRecord, entry: _Entry) -> None:
+        # One read transaction: the compaction point and the log entries read after it
+        # belong to the same moment, so no entry can vanish between the two reads.
+        with self.store.read():
+            compacted, last = self.store.log_state(collection)
+            if entry.watermark < compacted:  # another process dropped log we needed
+                fresh = self._open(collection)
+                entry.index, entry.watermark = fresh.index, fresh.watermark
+                entry.saved_watermark = fresh.saved_watermark
+            elif last > entry.watermark:
+                self._replay(collection, entry)
 
     def _open(self, collection: CollectionRecord) -> _Entry:
         path = self._path(collection)

@@ -394,17 +394,20 @@ class SqlFaceStore:
             )
 
     def log_state(self, collection: CollectionRecord) -> tuple[int, int]:
-        """(compacted_seq, last seq) of the collection's change log."""
-        with self.database.read() as db:
-            row = db.execute(
-                "SELECT compacted_seq FROM collections WHERE row_id = ?", (collection.row_id,)
-            ).fetchone()
-            if row is None:
-                raise ResourceNotFoundError(f"collection {collection.name!r} not found")
-            last = db.execute(
-                "SELECT max(seq) FROM changes WHERE collection_row_id = ?", (collection.row_id,)
-            ).fetchone()[0]
-        return int(row[0]), int(last or row[0])
+        """(compacted_seq, last seq) of the collection's change log, read in one statement
+        (one snapshot, one round trip: every search asks)."""
+        row = (
+            self._connection()
+            .execute(
+                "SELECT compacted_seq, (SELECT max(seq) FROM changes WHERE collection_row_id = ?) "
+                "FROM collections WHERE row_id = ?",
+                (collection.row_id, collection.row_id),
+            )
+            .fetchone()
+        )
+        if row is None:
+            raise ResourceNotFoundError(f"collection {collection.name!r} not found")
+        return int(row[0]), int(row[1] or row[0])
 
     # -- users (the writes are SqlTransaction's) ---------------------------------------------
 
