@@ -52,6 +52,9 @@ PG_SETTINGS = {
     "maintenance_work_mem": "4GB",
     "max_parallel_maintenance_workers": "1",
     "effective_cache_size": "12GB",
+    # Huge pages when the OS has them reserved (sysctl vm.nr_hugepages): HNSW searches are
+    # random reads of shared buffers, and 2 MB pages spare most TLB misses.
+    "huge_pages": "try",
 }
 
 
@@ -144,7 +147,7 @@ def search_part(args: argparse.Namespace) -> list[dict[str, str]]:
     knobs = f"hnsw_m={args.hnsw_m}&ef_construction={args.ef_construction}"
     server = PostgresServer(settings=PG_SETTINGS).start()
     try:
-        print(f"PostgreSQL on 127.0.0.1:{server.port}; {knobs}", flush=True)
+        print(f"PostgreSQL on 127.0.0.1:{server.port}; {knobs}; {_huge_pages(server)}", flush=True)
         for size in [int(s) for s in args.sizes.split(",") if s]:
             data = face_set(size, args.queries, None, 4, args.seed)
             truth = _truth(data.faces, data.queries)
@@ -210,6 +213,14 @@ def _local_and_embedded(
             rows.append(_row(label, f"1 × {size:,}", build_s, ef_embedded, seconds, recall))
             _print_last(rows)
     return rows
+
+
+def _huge_pages(server: PostgresServer) -> str:
+    import psycopg
+
+    with psycopg.connect(server.url()) as connection:
+        status = connection.execute("SHOW huge_pages_status").fetchone()
+    return f"huge pages {status[0] if status else 'unknown'}"
 
 
 def _many_collections(
