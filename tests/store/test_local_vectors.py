@@ -126,6 +126,25 @@ def test_a_deletion_on_one_host_rewrites_the_other_hosts_snapshot(url, tmp_path)
         b.close()
 
 
+def test_a_running_host_frees_the_index_of_a_collection_deleted_elsewhere(url, tmp_path):
+    a, _ = _host(url, tmp_path / "a")
+    b, b_indexes = _host(url, tmp_path / "b")
+    try:
+        collection = a.faces.create_collection("acct", "staff", "v1", {})
+        a.faces.add_faces(collection, new_faces(3, seed=6))
+        b_indexes.synced(collection)
+        b_indexes.save_all()
+        b_indexes.forget_deleted()
+        assert collection.row_id in b_indexes._entries  # still there: nothing to forget
+        a.faces.delete_collection("acct", "staff")
+        b_indexes.forget_deleted()
+        assert collection.row_id not in b_indexes._entries
+        assert not list((tmp_path / "b").glob("*/*/collection-*"))
+    finally:
+        a.close()
+        b.close()
+
+
 def test_a_host_forgets_collections_deleted_while_it_was_down(url, tmp_path):
     a, _ = _host(url, tmp_path / "a")
     b, b_indexes = _host(url, tmp_path / "b", snapshot_every=1)

@@ -1,6 +1,7 @@
 """Retention: a collection's policy may give a maximum face age, and a sweeper inside the
 server deletes older faces for good (service/erasure.py), each pass audited as
-``expire_faces`` erasures.
+``expire_faces`` erasures. Each pass also frees the indexes of collections other processes
+deleted.
 
     sweeper = RetentionSweeper(context).start()   # a pass every ``every_s`` seconds
     sweeper.sweep()                                # or one pass now (tests pass a clock)
@@ -70,6 +71,7 @@ class RetentionSweeper:
                     break
         if self.context.scrub_pending:  # a reader delayed an erasure's scrub: finish it
             self.context.scrub_pending = not scrub(self.context)
+        self.context.indexes.forget_deleted()  # collections other processes deleted
         return deleted
 
     def _loop(self) -> None:

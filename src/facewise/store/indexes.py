@@ -55,8 +55,8 @@ class CollectionIndexes:
     replay) and costs more writes while indexing.
     keep_log: never drop replayed log entries (other hosts replay the same log into
         indexes of their own), rewrite a snapshot at once after replaying a deletion (no
-        other process rewrites this host's), and remove the snapshots of collections
-        deleted while this process was not running.
+        other process rewrites this host's), and remove on start the snapshots of
+        collections deleted while this process was not running.
     """
 
     def __init__(
@@ -73,17 +73,26 @@ class CollectionIndexes:
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.Lock()
         if keep_log:
-            self._remove_deleted()
+            self.forget_deleted()
 
-    def _remove_deleted(self) -> None:
-        """Delete the snapshots of collections that no longer exist."""
+    def _exists(self, row_id: int) -> bool:
+        try:
+            self.store.collection_by_row(row_id)
+        except FacewiseError:
+            return False
+        return True
+
+    def forget_deleted(self) -> None:
+        """Drop the indexes and snapshots of collections another process deleted."""
+        with self._lock:
+            open_ids = list(self._entries)
+        for row_id in open_ids:
+            if not self._exists(row_id):
+                with self._lock:
+                    self._entries.pop(row_id, None)
         for folder in self.folder.glob("collection-*"):
-            row_id = folder.name.removeprefix("collection-")
-            if not row_id.isdigit():
-                continue
-            try:
-                self.store.collection_by_row(int(row_id))
-            except FacewiseError:
+            number = folder.name.removeprefix("collection-")
+            if number.isdigit() and not self._exists(int(number)):
                 shutil.rmtree(folder, ignore_errors=True)
 
     def _path(self, collection: CollectionRecord) -> Path:

@@ -69,3 +69,6 @@ class PgvectorIndexes:
 
     def save_all(self) -> None:
         """Nothing to save: the index is in the database."""
+
+    def forget_deleted(self) -> None:
+        """Nothing: this process holds nothing per collection."""

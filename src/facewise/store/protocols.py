@@ -98,6 +98,10 @@ class CollectionVectors(Protocol):
         """Save what would otherwise be rebuilt on the next start (on shutdown)."""
         ...
 
+    def forget_deleted(self) -> None:
+        """Free what this process holds for collections other processes deleted."""
+        ...
+
 
 class Transaction(Protocol):
     """The writes made inside one ``FaceStore.write()`` transaction: all commit or none.
