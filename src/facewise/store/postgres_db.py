@@ -47,8 +47,8 @@ class PostgresSettings:
     vectors: where faces are searched. ``pgvector`` (the default): in the database, so a
         process holds nothing and starts at once. ``local``: each process keeps an
         in-memory index of each collection it searches, caught up from the database's
-        change log before every search and snapshotted under its data directory. Several
-        times faster at a million faces in a collection, for memory in every process
+        change log before every search and snapshotted under its data directory. More
+        than twice as fast at a million faces in a collection, for memory in every process
         (about 600 MB per million faces) and a first search that loads or builds the index.
     """
 
