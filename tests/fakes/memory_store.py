@@ -362,6 +362,14 @@ class MemoryFaceStore:
             self._state.keys[access_key_id] = key
         return key
 
+    def add_first_key(
+        self, access_key_id: str, secret: str, account: str, role: str = "admin"
+    ) -> AccessKey | None:
+        with self.write():
+            if self._state.keys:
+                return None
+            return self.add_key(access_key_id, secret, account, role)
+
     def key(self, access_key_id: str) -> AccessKey | None:
         with self.read():
             return self._state.keys.get(access_key_id)

@@ -6,6 +6,7 @@ Add a backend by adding its factory to STORES; nothing else changes.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from facewise.errors import (
 )
 from facewise.store.postgres_db import PostgresDatabase
 from facewise.store.protocols import FaceStore, KeyStore
-from facewise.store.records import NewFace
+from facewise.store.records import AccessKey, NewFace
 from facewise.store.sql_database import SqlDatabase
 from facewise.store.sql_faces import SqlFaceStore
 from facewise.store.sql_keys import SqlKeyStore
@@ -243,3 +244,34 @@ def test_access_keys_are_added_listed_and_revoked(
         ("FWAAA", True),
         ("FWBBB", False),
     ]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_of_stores_racing_for_the_first_key_exactly_one_adds_it(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """Servers starting at once on an empty store: each with a store of its own (its own
+    connections), all asking at the same moment."""
+    opener: Callable[[Path], KeyStore] = (
+        MemoryFaceStore.shared
+        if kind == "memory"
+        else lambda folder: SqlKeyStore(_database(kind, request)(folder))
+    )
+    stores = [opener(tmp_path) for _ in range(6)]
+    start = threading.Barrier(len(stores))
+    added: list[object] = []
+
+    def race(index: int) -> None:
+        start.wait()
+        added.append(stores[index].add_first_key(f"FWFIRST{index}", "s", "default"))
+
+    threads = [threading.Thread(target=race, args=(i,)) for i in range(len(stores))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    winners = [key for key in added if isinstance(key, AccessKey)]
+    assert len(added) == len(stores) and len(winners) == 1
+    listed = stores[0].keys()
+    assert [key.access_key_id for key in listed] == [winners[0].access_key_id]
+    assert stores[0].add_first_key("FWLATE", "s", "default") is None

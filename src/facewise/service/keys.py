@@ -76,14 +76,20 @@ class AccessKeys:
             raise InvalidParameterError(
                 f"account {account!r} must be 1-64 letters, digits, '-' or '_'"
             )
-        access_key_id = KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(18))
-        secret = secrets.token_urlsafe(30)
-        self.store.add_key(access_key_id, secret, account, chosen.value)
-        return NewKey(access_key_id, secret, account, chosen)
+        key = _new_key(account, chosen)
+        self.store.add_key(key.access_key_id, key.secret, account, chosen.value)
+        return key
 
     def create_first(self) -> NewKey | None:
-        """A key for the default account if no key was ever created, else None."""
-        return None if self.store.keys() else self.create(DEFAULT_ACCOUNT)
+        """An admin key for the default account if no key was ever created, else None (of
+        servers starting at once on an empty store, exactly one creates it)."""
+        if self.store.keys():
+            return None
+        key = _new_key(DEFAULT_ACCOUNT, Role.ADMIN)
+        added = self.store.add_first_key(
+            key.access_key_id, key.secret, DEFAULT_ACCOUNT, Role.ADMIN.value
+        )
+        return key if added is not None else None
 
     def list(self) -> list[AccessKey]:
         return self.store.keys()
@@ -97,3 +103,8 @@ class AccessKeys:
         """The key if it exists and is not revoked."""
         key = self.store.key(access_key_id)
         return key if key is not None and key.active else None
+
+
+def _new_key(account: str, role: Role) -> NewKey:
+    access_key_id = KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(18))
+    return NewKey(access_key_id, secrets.token_urlsafe(30), account, role)

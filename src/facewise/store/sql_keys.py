@@ -34,6 +34,20 @@ class SqlKeyStore:
             )
         return key
 
+    def add_first_key(
+        self, access_key_id: str, secret: str, account: str, role: str = "admin"
+    ) -> AccessKey | None:
+        """Add the key only if no key was ever added (one statement under the write lock,
+        so of processes starting at once on an empty store exactly one adds it)."""
+        key = AccessKey(access_key_id, secret, account, now_ms(), role=role)
+        with self.database.write() as db:
+            cursor = db.execute(
+                f"INSERT INTO access_keys ({_COLUMNS}) SELECT ?, ?, ?, ?, NULL, ? "
+                "WHERE NOT EXISTS (SELECT 1 FROM access_keys)",
+                (key.access_key_id, key.secret, key.account, key.created_at_ms, key.role),
+            )
+            return key if cursor.rowcount == 1 else None
+
     def key(self, access_key_id: str) -> AccessKey | None:
         row = (
             self.database.connection()
