@@ -83,8 +83,6 @@ class AccessKeys:
     def create_first(self) -> NewKey | None:
         """An admin key for the default account if no key was ever created, else None (of
         servers starting at once on an empty store, exactly one creates it)."""
-        if self.store.keys():
-            return None
         key = _new_key(DEFAULT_ACCOUNT, Role.ADMIN)
         added = self.store.add_first_key(
             key.access_key_id, key.secret, DEFAULT_ACCOUNT, Role.ADMIN.value
